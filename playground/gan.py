@@ -1,0 +1,120 @@
+"""The GAN as a keras.Model: compile() takes two optimizers and a loss; train_step does one D and one G update.
+
+The trainer calls the compiled `d_step`, `g_step` and `train_step` functions directly (not `fit`), so it can
+pause between steps, step D or G alone, and change learning rates or d_steps mid-run.
+"""
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+from playground import losses
+
+
+def translate(images, fraction=0.125):
+    """DiffAugment's translation (Zhao et al. 2020): shift each image by up to `fraction` of its size, zero-padded.
+
+    Applied to real and fake alike, so D cannot tell them apart by augmentation, and differentiable for G.
+    """
+    size = tf.shape(images)[1]
+    pad = tf.cast(tf.cast(size, tf.float32) * fraction + 0.5, tf.int32)
+    padded = tf.pad(images, [[0, 0], [pad, pad], [pad, pad], [0, 0]], constant_values=-1.0)
+    batch = tf.shape(images)[0]
+    offsets = tf.random.uniform([batch, 2], 0, 2 * pad + 1, dtype=tf.int32)
+    rows = tf.range(size)[None, :] + offsets[:, :1]     # (B, H)
+    cols = tf.range(size)[None, :] + offsets[:, 1:]     # (B, W)
+    shifted = tf.gather(padded, rows, axis=1, batch_dims=1)
+    return tf.gather(shifted, cols, axis=2, batch_dims=1)
+
+
+class GAN(keras.Model):
+    def __init__(self, generator, discriminator, latent_dim, num_classes=0, ema_decay=0.0, augment=False, **kwargs):
+        super().__init__(**kwargs)
+        self.generator = generator
+        self.discriminator = discriminator
+        self.latent_dim = latent_dim
+        self.num_classes = num_classes
+        self.augment = augment
+        self.ema_decay = ema_decay
+        self.ema_generator = keras.models.clone_model(generator) if ema_decay > 0 else None
+        if self.ema_generator is not None:
+            self.ema_generator.set_weights(generator.get_weights())
+        self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
+        self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
+
+    def compile(self, d_optimizer, g_optimizer, loss="standard", gp_weight=10.0):
+        super().compile()
+        self.d_optimizer, self.g_optimizer = d_optimizer, g_optimizer
+        self.loss_name = loss
+        self.d_loss_fn, self.g_loss_fn = losses.get_loss(loss)
+        self.gp_weight = gp_weight
+        self.d_optimizer.build(self.discriminator.trainable_variables)
+        self.g_optimizer.build(self.generator.trainable_variables)
+
+    @property
+    def metrics(self):
+        return [self.d_loss_tracker, self.g_loss_tracker]
+
+    # -- helpers ---------------------------------------------------------------------------------
+    def _inputs(self, main, labels):
+        return [main, labels[:, None]] if self.num_classes else main
+
+    def _critic(self, x, labels):
+        x = translate(x) if self.augment else x
+        return self.discriminator(self._inputs(x, labels), training=True)
+
+    def _noise(self, batch):
+        return tf.random.normal([batch, self.latent_dim])
+
+    @staticmethod
+    def _global_norm(grads):
+        return tf.linalg.global_norm([g for g in grads if g is not None])
+
+    # -- the steps -------------------------------------------------------------------------------
+    def d_step(self, real, labels):
+        batch = tf.shape(real)[0]
+        # 1. Generate a batch of fakes for the same labels as the real batch.
+        fake = self.generator(self._inputs(self._noise(batch), labels), training=True)
+        with tf.GradientTape() as tape:
+            # 2. Score real and fake; the loss pushes real up and fake down.
+            real_logits = self._critic(real, labels)
+            fake_logits = self._critic(fake, labels)
+            d_loss = self.d_loss_fn(real_logits, fake_logits)
+            if self.loss_name == "wgan-gp":
+                # 3. WGAN-GP keeps the critic 1-Lipschitz with a gradient penalty on interpolates.
+                extra = (labels[:, None],) if self.num_classes else ()
+                d_loss += self.gp_weight * losses.gradient_penalty(self.discriminator, real, fake, extra)
+        # 4. Update D only.
+        grads = tape.gradient(d_loss, self.discriminator.trainable_variables)
+        self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_variables))
+        self.d_loss_tracker.update_state(d_loss)
+        return {"d_loss": d_loss,
+                "d_real": tf.reduce_mean(losses.realness(real_logits, self.loss_name)),
+                "d_fake": tf.reduce_mean(losses.realness(fake_logits, self.loss_name)),
+                "grad_norm_d": self._global_norm(grads)}
+
+    def g_step(self, labels):
+        batch = tf.shape(labels)[0]
+        with tf.GradientTape() as tape:
+            # 5. G wants D to call its fakes real.
+            fake = self.generator(self._inputs(self._noise(batch), labels), training=True)
+            g_loss = self.g_loss_fn(self._critic(fake, labels))
+        # 6. Update G only.
+        grads = tape.gradient(g_loss, self.generator.trainable_variables)
+        self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_variables))
+        self.g_loss_tracker.update_state(g_loss)
+        # 7. Move the EMA generator toward G (a smoother generator for samples).
+        if self.ema_generator is not None:
+            for ema_w, w in zip(self.ema_generator.weights, self.generator.weights):
+                ema_w.assign(self.ema_decay * ema_w + (1.0 - self.ema_decay) * w)
+        return {"g_loss": g_loss, "grad_norm_g": self._global_norm(grads)}
+
+    def train_step(self, data):
+        real, labels = data
+        logs = self.d_step(real, labels)
+        logs.update(self.g_step(labels))
+        return logs
+
+    def sampling_generator(self):
+        """The generator to sample from: the EMA copy when EMA is on."""
+        return self.ema_generator if self.ema_generator is not None else self.generator

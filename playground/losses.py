@@ -1,0 +1,81 @@
+"""GAN losses as pure functions of discriminator outputs (logits). Each returns (d_loss, g_loss) pieces.
+
+All take raw discriminator outputs, never probabilities, so the sigmoid is fused into a stable softplus.
+WGAN-GP's gradient penalty needs the discriminator itself, so it lives in `gradient_penalty` below.
+"""
+from __future__ import annotations
+
+import tensorflow as tf
+
+
+def standard_d(real, fake):
+    # -log D(x) - log(1 - D(G(z))), with D = sigmoid(logit): softplus(-r) + softplus(f)
+    return tf.reduce_mean(tf.nn.softplus(-real)) + tf.reduce_mean(tf.nn.softplus(fake))
+
+
+def standard_g(fake):
+    # Non-saturating generator loss: -log D(G(z)) (Goodfellow et al. 2014, sec. 3)
+    return tf.reduce_mean(tf.nn.softplus(-fake))
+
+
+def lsgan_d(real, fake):
+    return 0.5 * tf.reduce_mean(tf.square(real - 1.0)) + 0.5 * tf.reduce_mean(tf.square(fake))
+
+
+def lsgan_g(fake):
+    return 0.5 * tf.reduce_mean(tf.square(fake - 1.0))
+
+
+def wgan_d(real, fake):
+    return tf.reduce_mean(fake) - tf.reduce_mean(real)
+
+
+def wgan_g(fake):
+    return -tf.reduce_mean(fake)
+
+
+def hinge_d(real, fake):
+    return tf.reduce_mean(tf.nn.relu(1.0 - real)) + tf.reduce_mean(tf.nn.relu(1.0 + fake))
+
+
+def hinge_g(fake):
+    return -tf.reduce_mean(fake)
+
+
+LOSS_FUNCTIONS = {
+    "standard": (standard_d, standard_g),
+    "lsgan": (lsgan_d, lsgan_g),
+    "wgan-gp": (wgan_d, wgan_g),
+    "hinge": (hinge_d, hinge_g),
+}
+
+
+def get_loss(name: str):
+    """(d_loss_fn, g_loss_fn) for a loss name."""
+    if name not in LOSS_FUNCTIONS:
+        raise ValueError(f"loss must be one of {sorted(LOSS_FUNCTIONS)}, got {name!r}")
+    return LOSS_FUNCTIONS[name]
+
+
+def realness(logits, loss: str):
+    """Map D's raw output to a [0, 1] "how real" score for plots: D(real), D(fake) and the 2D heatmap.
+
+    For the standard loss this is D's probability; LSGAN's targets are 0/1 so its output is clipped; WGAN and
+    hinge critics are unbounded, so a sigmoid gives a monotone view (0.5 = undecided).
+    """
+    if loss == "lsgan":
+        return tf.clip_by_value(logits, 0.0, 1.0)
+    return tf.sigmoid(logits)
+
+
+def gradient_penalty(critic, real, fake, extra_inputs=()):
+    """WGAN-GP: (||grad critic(x_hat)|| - 1)^2 on random interpolates x_hat (Gulrajani et al. 2017)."""
+    shape = tf.concat([tf.shape(real)[:1], tf.ones([tf.rank(real) - 1], tf.int32)], axis=0)
+    alpha = tf.random.uniform(shape, 0.0, 1.0)
+    mixed = real + alpha * (fake - real)
+    with tf.GradientTape() as tape:
+        tape.watch(mixed)
+        scores = critic([mixed, *extra_inputs] if extra_inputs else mixed, training=True)
+    grads = tape.gradient(scores, mixed)
+    norms = tf.sqrt(tf.reduce_sum(tf.square(tf.reshape(grads, [tf.shape(grads)[0], -1])), axis=1) + 1e-12)
+    return tf.reduce_mean(tf.square(norms - 1.0))

@@ -1,0 +1,115 @@
+"""Generator and discriminator builders: an MLP pair for 2D data, a DCGAN pair for images, and the TF DCGAN
+tutorial's pair (kept only for the side-by-side benchmark).
+
+Only built-in Keras layers are used, so saved `.keras` files load with `safe_mode=True`. Conditional models take
+`[z, label]` / `[x, label]` with integer labels of shape (B, 1); the discriminator uses a projection head
+(Miyato & Koyama 2018): logit = w·h + embed(y)·h, which is cheaper and sharper than concatenating labels.
+"""
+from __future__ import annotations
+
+import keras
+from keras import layers
+
+from playground.config import TrainConfig
+
+
+def build_models(config: TrainConfig, data_shape: tuple, num_classes: int):
+    """(generator, discriminator) for a resolved config; `num_classes` > 0 makes them conditional."""
+    classes = num_classes if config.conditional else 0
+    arch = config.architecture
+    if arch == "mlp":
+        return mlp_generator(config, classes), mlp_discriminator(config, classes)
+    if arch == "dcgan":
+        return dcgan_generator(config, data_shape, classes), dcgan_discriminator(config, data_shape, classes)
+    if arch == "tutorial":
+        return tutorial_generator(config, data_shape), tutorial_discriminator(data_shape)
+    raise ValueError(f"unknown model {arch!r}")
+
+
+def _latent_input(latent_dim, classes, embed_dim=16):
+    """z input, plus (label input, z ⊕ embed(label)) for conditional models."""
+    z = keras.Input((latent_dim,), name="z")
+    if not classes:
+        return [z], z
+    label = keras.Input((1,), dtype="int32", name="label")
+    embedded = layers.Flatten()(layers.Embedding(classes, embed_dim, name="label_embedding")(label))
+    return [z, label], layers.Concatenate()([z, embedded])
+
+
+def _projection_head(features, inputs, classes):
+    """Unconditional: a dense logit. Conditional: dense logit + embed(label)·features."""
+    logit = layers.Dense(1, name="logit")(features)
+    if not classes:
+        return logit
+    label = keras.Input((1,), dtype="int32", name="label")
+    inputs.append(label)
+    embedded = layers.Flatten()(layers.Embedding(classes, features.shape[-1], name="projection")(label))
+    return layers.Add()([logit, layers.Dot(axes=1)([embedded, features])])
+
+
+def mlp_generator(config: TrainConfig, classes: int = 0) -> keras.Model:
+    inputs, h = _latent_input(config.latent_dim, classes)
+    for _ in range(3):
+        h = layers.Dense(config.width, activation="relu")(h)
+    out = layers.Dense(2, name="points")(h)
+    return keras.Model(inputs, out, name="generator")
+
+
+def mlp_discriminator(config: TrainConfig, classes: int = 0) -> keras.Model:
+    x = keras.Input((2,), name="points")
+    inputs = [x]
+    h = x
+    for _ in range(3):
+        h = layers.LeakyReLU(0.2)(layers.Dense(config.width)(h))
+    out = _projection_head(h, inputs, classes)
+    return keras.Model(inputs if classes else x, out, name="discriminator")
+
+
+def dcgan_generator(config: TrainConfig, data_shape: tuple, classes: int = 0) -> keras.Model:
+    """z → dense 4× smaller map → two stride-2 transposed convs → tanh image."""
+    size, _, channels = data_shape
+    base, width = size // 4, config.width
+    inputs, h = _latent_input(config.latent_dim, classes)
+    h = layers.Dense(base * base * width * 2, use_bias=False)(h)
+    h = layers.ReLU()(layers.BatchNormalization()(h))
+    h = layers.Reshape((base, base, width * 2))(h)
+    h = layers.Conv2DTranspose(width, 4, strides=2, padding="same", use_bias=False)(h)
+    h = layers.ReLU()(layers.BatchNormalization()(h))
+    out = layers.Conv2DTranspose(channels, 4, strides=2, padding="same", activation="tanh", name="image")(h)
+    return keras.Model(inputs, out, name="generator")
+
+
+def dcgan_discriminator(config: TrainConfig, data_shape: tuple, classes: int = 0) -> keras.Model:
+    x = keras.Input(data_shape, name="image")
+    inputs = [x]
+    width = config.width
+    h = layers.LeakyReLU(0.2)(layers.Conv2D(width, 4, strides=2, padding="same")(x))
+    h = layers.LeakyReLU(0.2)(layers.Conv2D(width * 2, 4, strides=2, padding="same")(h))
+    h = layers.Flatten()(h)
+    out = _projection_head(h, inputs, classes)
+    return keras.Model(inputs if classes else x, out, name="discriminator")
+
+
+def tutorial_generator(config: TrainConfig, data_shape: tuple) -> keras.Model:
+    """The generator of the TensorFlow DCGAN tutorial (2.3M parameters for 28×28)."""
+    size, _, channels = data_shape
+    base = size // 4
+    z = keras.Input((config.latent_dim,), name="z")
+    h = layers.Dense(base * base * 256, use_bias=False)(z)
+    h = layers.LeakyReLU()(layers.BatchNormalization()(h))
+    h = layers.Reshape((base, base, 256))(h)
+    for filters, stride in ((128, 1), (64, 2)):
+        h = layers.Conv2DTranspose(filters, 5, strides=stride, padding="same", use_bias=False)(h)
+        h = layers.LeakyReLU()(layers.BatchNormalization()(h))
+    out = layers.Conv2DTranspose(channels, 5, strides=2, padding="same", use_bias=False, activation="tanh")(h)
+    return keras.Model(z, out, name="generator")
+
+
+def tutorial_discriminator(data_shape: tuple) -> keras.Model:
+    x = keras.Input(data_shape, name="image")
+    h = x
+    for filters in (64, 128):
+        h = layers.Conv2D(filters, 5, strides=2, padding="same")(h)
+        h = layers.Dropout(0.3)(layers.LeakyReLU()(h))
+    out = layers.Dense(1)(layers.Flatten()(h))
+    return keras.Model(x, out, name="discriminator")

@@ -87,6 +87,8 @@ class TrainConfig:
             raise ConfigError(f"augment must be true or false, got {self.augment!r}")
         if self.conditional not in (None, True, False):
             raise ConfigError(f"conditional must be true, false or null (auto), got {self.conditional!r}")
+        if self.image_size % 4:
+            raise ConfigError(f"image_size must be a multiple of 4 (the generator upsamples twice), got {self.image_size}")
         _check_dataset(self.dataset)
         if self.is_toy and self.architecture != "mlp":
             raise ConfigError(f"model {self.model!r} is for images; 2D dataset {self.dataset!r} needs 'mlp' or 'auto'")

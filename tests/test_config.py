@@ -1,0 +1,43 @@
+import pytest
+
+from playground.config import ConfigError, TrainConfig, default_config
+
+
+def test_json_round_trip_keeps_every_field():
+    config = default_config("ring", seed=7, loss="hinge", ema=0.99)
+    assert TrainConfig.from_json(config.to_json()) == config
+
+
+@pytest.mark.parametrize("field, value, words", [
+    ("batch_size", 0, "batch_size must be between 2 and 1024"),
+    ("lr_g", 5.0, "lr_g must be between"),
+    ("lr_d", float("nan"), "lr_d must be between"),
+    ("latent_dim", 2.5, "latent_dim must be a whole number"),
+    ("d_steps", "3", "d_steps must be a number"),
+    ("loss", "wasserstein", "loss must be one of"),
+    ("channels", 2, "channels must be one of"),
+    ("image_size", 30, "image_size must be a multiple of 4"),
+    ("dataset", "no/such/dir", "neither a known name"),
+    ("augment", "yes", "augment must be true or false"),
+])
+def test_bad_values_name_the_field_and_range(field, value, words):
+    with pytest.raises(ConfigError, match=words):
+        TrainConfig(**{field: value}).validate()
+
+
+def test_model_must_fit_the_data_family():
+    with pytest.raises(ConfigError, match="2D dataset"):
+        TrainConfig(dataset="ring", model="dcgan").validate()
+    with pytest.raises(ConfigError, match="is for 2D data"):
+        TrainConfig(dataset="digits", model="mlp").validate()
+
+
+def test_from_json_rejects_unknown_fields():
+    with pytest.raises(ConfigError, match="unknown fields"):
+        TrainConfig.from_json('{"dataset": "ring", "colour": "red"}')
+
+
+def test_defaults_differ_by_family_and_resolve_architecture():
+    toy, image = default_config("ring"), default_config("digits")
+    assert toy.architecture == "mlp" and image.architecture == "dcgan"
+    assert toy.is_toy and not image.is_toy

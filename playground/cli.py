@@ -1,0 +1,151 @@
+"""python -m playground train | sample | eval | bench  (the contract is in README.md "Command line")."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+import numpy as np
+
+from playground.config import ConfigError, default_config
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m playground", description="GAN Playground from the shell.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    train = commands.add_parser("train", help="train a GAN and save a checkpoint directory")
+    train.add_argument("--dataset", required=True, help="ring|grid|spiral|moons|digits|mnist|fashion or a path "
+                       "to a .zip/.npz/folder of images")
+    budget = train.add_mutually_exclusive_group()
+    budget.add_argument("--steps", type=int, help="number of training steps")
+    budget.add_argument("--seconds", type=float, help="wall-clock training budget (default 60)")
+    train.add_argument("--out", required=True, help="checkpoint directory to write")
+    train.add_argument("--resume", metavar="DIR", help="continue training from this checkpoint")
+    for flag, kind in (("--loss", str), ("--model", str), ("--width", int), ("--seed", int),
+                       ("--batch-size", int), ("--latent-dim", int), ("--lr-g", float), ("--lr-d", float),
+                       ("--beta1", float), ("--d-steps", int), ("--ema", float), ("--image-size", int),
+                       ("--channels", int)):
+        train.add_argument(flag, type=kind, default=None)
+    train.add_argument("--conditional", action=argparse.BooleanOptionalAction, default=None,
+                       help="class-conditional G and D (default: on when the data has labels)")
+    train.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None,
+                       help="DiffAugment-style translation of images shown to D")
+
+    sample = commands.add_parser("sample", help="write samples of a checkpoint to a .npy file")
+    sample.add_argument("--checkpoint", required=True)
+    sample.add_argument("--n", type=int, required=True)
+    sample.add_argument("--out", required=True)
+    sample.add_argument("--seed", type=int, default=0)
+    sample.add_argument("--label", type=int, default=None, help="class for a conditional generator")
+
+    evaluate = commands.add_parser("eval", help="print the project's metrics of a checkpoint as JSON")
+    evaluate.add_argument("--checkpoint", required=True)
+    evaluate.add_argument("--n", type=int, default=2000)
+
+    bench = commands.add_parser("bench", help="default recipe vs the TF DCGAN tutorial recipe, side by side")
+    bench.add_argument("--json", action="store_true", help="print one JSON object")
+    bench.add_argument("--seconds", type=float, default=60.0, help="training budget per recipe")
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    from playground.checkpoints import CheckpointError
+    from playground.data import DataError
+    try:
+        return {"train": cmd_train, "sample": cmd_sample, "eval": cmd_eval, "bench": cmd_bench}[args.command](args)
+    except (ConfigError, DataError, CheckpointError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def config_from_args(args):
+    overrides = {name: getattr(args, name) for name in ("loss", "model", "width", "seed", "batch_size",
+                 "latent_dim", "lr_g", "lr_d", "beta1", "d_steps", "ema", "image_size", "channels",
+                 "conditional", "augment") if getattr(args, name) is not None}
+    return default_config(args.dataset, **overrides)
+
+
+def cmd_train(args) -> int:
+    from tqdm import tqdm
+
+    from playground.checkpoints import load_run, save_run
+    from playground.engine import Run
+
+    if args.steps is not None and args.steps < 1:
+        raise ConfigError("--steps must be at least 1")
+    if args.seconds is not None and args.seconds <= 0:
+        raise ConfigError("--seconds must be positive")
+    run = load_run(args.resume) if args.resume else Run.build(config_from_args(args))
+    seconds = args.seconds if args.steps is None and args.seconds is not None else (None if args.steps else 60.0)
+    bar = tqdm(total=args.steps or seconds, unit="step" if args.steps else "s", file=sys.stderr,
+               bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} {unit} [{elapsed}<{remaining}{postfix}]")
+    started, done, status = time.perf_counter(), 0, 0
+    try:
+        while True:
+            logs = run.train()
+            done += 1
+            if not all(np.isfinite(v) for v in logs.values()):
+                restored = run.restore_good_state()
+                print(f"\nerror: training diverged at step {run.step} ({logs}); saved the weights of step "
+                      f"{restored}. Lower --lr-g/--lr-d and try again.", file=sys.stderr)
+                status = 3
+                break
+            if done % 200 == 0:
+                run.save_good_state()
+            elapsed = time.perf_counter() - started
+            if done % 25 == 0 or args.steps:
+                bar.n = done if args.steps else min(elapsed, seconds)
+                bar.set_postfix(d_loss=f"{logs['d_loss']:.3f}", g_loss=f"{logs['g_loss']:.3f}", refresh=False)
+                bar.refresh()
+            if (args.steps and done >= args.steps) or (seconds and elapsed >= seconds):
+                break
+    except KeyboardInterrupt:
+        print("\ninterrupted: saving what was trained so far", file=sys.stderr)
+    bar.close()
+    elapsed = time.perf_counter() - started
+    run.refresh_sampler()
+    save_run(run, args.out)
+    print(f"trained {done} steps in {elapsed:.1f} s ({done / elapsed:.1f} steps/s, "
+          f"{done * run.config.batch_size / elapsed:.0f} images/s); saved {args.out}", file=sys.stderr)
+    return status
+
+
+def cmd_sample(args) -> int:
+    from playground.checkpoints import load_sampler
+    from playground.evaluate import generate
+
+    if not 1 <= args.n <= 1_000_000:
+        raise ConfigError("--n must be between 1 and 1000000")
+    sampler = load_sampler(args.checkpoint)
+    if args.label is None:
+        samples, _ = generate(sampler, args.n, args.seed)
+    else:
+        if not sampler.num_classes:
+            raise ConfigError("--label needs a conditional checkpoint; this one has no classes")
+        if not 0 <= args.label < sampler.num_classes:
+            raise ConfigError(f"--label must be between 0 and {sampler.num_classes - 1}")
+        z = np.random.default_rng(args.seed).standard_normal((args.n, sampler.latent_dim)).astype(np.float32)
+        samples = sampler.generate(z, np.full(args.n, args.label, np.int32))
+    np.save(args.out, samples.astype(np.float32))
+    print(f"wrote {args.out}: {samples.shape} float32", file=sys.stderr)
+    return 0
+
+
+def cmd_eval(args) -> int:
+    from playground.checkpoints import load_sampler, read_meta
+    from playground.data import load_dataset
+    from playground.evaluate import full_report
+
+    config, meta = read_meta(args.checkpoint)
+    report = full_report(load_sampler(args.checkpoint), load_dataset(config), n=args.n)
+    print(json.dumps({"checkpoint": args.checkpoint, "step": meta["step"], **report}, indent=2))
+    return 0
+
+
+def cmd_bench(args) -> int:
+    from playground.bench import run_bench
+
+    return run_bench(seconds=args.seconds, as_json=args.json)

@@ -1,0 +1,148 @@
+"""One training run's machinery: data, models, optimizers, compiled steps, fixed noise, and the probes the
+snapshot needs. It knows nothing about threads; `Trainer` drives it and guards it with a lock.
+"""
+from __future__ import annotations
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from playground import data as datasets
+from playground import losses
+from playground.config import TrainConfig
+from playground.gan import GAN
+from playground.models import build_models
+from playground.sampling import Sampler
+from playground.snapshot import ToyView, frozen_array
+
+TOY_SAMPLES = 512      # points drawn in the 2D view
+TOY_GRID = 48          # heatmap resolution of the 2D view
+
+
+def resolve_config(config: TrainConfig, dataset: datasets.Dataset) -> TrainConfig:
+    """Turn "auto" choices into facts: conditional only where the data has labels."""
+    conditional = dataset.num_classes > 0 if config.conditional is None else config.conditional
+    if conditional and dataset.num_classes == 0:
+        raise ValueError(f"dataset {config.dataset!r} has no labels, so it cannot train a conditional GAN; "
+                         "turn 'conditional' off")
+    return config.replace(conditional=conditional)
+
+
+class Run:
+    """Everything one GAN run owns. Not thread-safe: callers hold the trainer's lock."""
+
+    def __init__(self, config: TrainConfig, dataset: datasets.Dataset):
+        self.config = resolve_config(config.validate(), dataset)
+        self.dataset = dataset
+        self.num_classes = dataset.num_classes if self.config.conditional else 0
+        keras.utils.set_random_seed(self.config.seed)
+        generator, discriminator = build_models(self.config, dataset.x.shape[1:], self.num_classes)
+        self.gan = GAN(generator, discriminator, self.config.latent_dim, self.num_classes,
+                       ema_decay=self.config.ema, augment=self.config.augment and dataset.kind == "image")
+        self.gan.compile(d_optimizer=self._adam(self.config.lr_d), g_optimizer=self._adam(self.config.lr_g),
+                         loss=self.config.loss, gp_weight=self.config.gp_weight)
+        self.iterator = iter(datasets.make_pipeline(dataset, self.config.batch_size, self.config.seed))
+        self._train_step = tf.function(self.gan.train_step)
+        self._d_step = tf.function(self.gan.d_step)
+        self._g_step = tf.function(self.gan.g_step)
+        self._toy_probe = tf.function(self._toy_probe_eager)
+        self.sampler = Sampler(self.gan.sampling_generator(), self.config.latent_dim, self.num_classes,
+                               dataset.kind, dataset.scale)
+        self.fixed_z, self.fixed_labels = self._fixed_noise()
+        self.step = 0
+        self.last_metrics: dict = {}
+        self._good = None
+        self.save_good_state()
+
+    @classmethod
+    def build(cls, config: TrainConfig, points: np.ndarray | None = None) -> "Run":
+        return cls(config, datasets.load_dataset(config.validate(), points))
+
+    def _adam(self, lr):
+        return keras.optimizers.Adam(learning_rate=lr, beta_1=self.config.beta1, beta_2=self.config.beta2)
+
+    def _fixed_noise(self):
+        rng = np.random.default_rng(self.config.seed + 1)
+        if self.dataset.kind == "toy":
+            return rng.standard_normal((TOY_SAMPLES, self.config.latent_dim), np.float32), None
+        if self.num_classes:   # one column per class, so the grid reads as a table of classes
+            rows = max(1, 64 // self.num_classes)
+            labels = np.tile(np.arange(self.num_classes, dtype=np.int32), rows)
+            return rng.standard_normal((len(labels), self.config.latent_dim), np.float32), labels
+        return rng.standard_normal((64, self.config.latent_dim), np.float32), None
+
+    # -- training --------------------------------------------------------------------------------
+    def train(self, which: str = "both") -> dict:
+        """One step: d_steps D updates and one G update ("both"), or one update of D or G alone."""
+        if which not in ("both", "d", "g"):
+            raise ValueError(f"which must be 'both', 'd' or 'g', got {which!r}")
+        if which == "both" and self.config.d_steps == 1:
+            logs = self._train_step(next(self.iterator))
+        else:
+            logs = {}
+            for _ in range(self.config.d_steps if which == "both" else int(which == "d")):
+                logs.update(self._d_step(*next(self.iterator)))
+            if which in ("both", "g"):
+                _, labels = next(self.iterator)
+                logs.update(self._g_step(labels))
+        self.step += 1
+        return {k: float(v) for k, v in logs.items()}
+
+    def set_hyperparams(self, **changes) -> TrainConfig:
+        """Apply lr_g / lr_d / d_steps mid-run (validated first, so a bad value changes nothing)."""
+        allowed = {"lr_g", "lr_d", "d_steps"}
+        if set(changes) - allowed:
+            raise ValueError(f"only {sorted(allowed)} can change while training, got {sorted(set(changes) - allowed)}")
+        self.config = self.config.replace(**changes).validate()
+        self.gan.g_optimizer.learning_rate.assign(self.config.lr_g)
+        self.gan.d_optimizer.learning_rate.assign(self.config.lr_d)
+        return self.config
+
+    # -- last good state (the NaN guard restores it) ---------------------------------------------
+    def _state_variables(self):
+        gan = self.gan
+        ema = gan.ema_generator.weights if gan.ema_generator is not None else []
+        return (gan.generator.weights + gan.discriminator.weights + ema
+                + gan.g_optimizer.variables + gan.d_optimizer.variables)
+
+    def save_good_state(self):
+        self._good = (self.step, [v.numpy() for v in self._state_variables()])
+
+    def restore_good_state(self) -> int:
+        step, values = self._good
+        for variable, value in zip(self._state_variables(), values):
+            variable.assign(value)
+        self.step = step
+        return step
+
+    def refresh_sampler(self):
+        self.sampler.update_weights(self.gan.sampling_generator().get_weights())
+
+    # -- what a snapshot shows -------------------------------------------------------------------
+    def fixed_samples(self) -> np.ndarray:
+        return self.sampler.generate(self.fixed_z, self.fixed_labels)
+
+    def toy_view(self, real: np.ndarray) -> ToyView:
+        scale = self.dataset.scale
+        fake = self.fixed_samples()
+        low, high = _view_bounds(real)
+        axis = np.linspace(low, high, TOY_GRID, dtype=np.float32)
+        gx, gy = np.meshgrid(axis, axis)
+        grid = np.stack([gx.ravel(), gy.ravel()], axis=1) / scale
+        realness, push = self._toy_probe(tf.constant(grid), tf.constant(fake / scale, tf.float32))
+        return ToyView(real=frozen_array(real), fake=frozen_array(fake), grid_x=frozen_array(axis),
+                       grid_y=frozen_array(axis), d_grid=frozen_array(realness.numpy().reshape(TOY_GRID, TOY_GRID)),
+                       arrows=frozen_array(push.numpy() * scale))
+
+    def _toy_probe_eager(self, grid, fake):
+        realness = losses.realness(self.gan.discriminator(grid, training=False), self.config.loss)[:, 0]
+        with tf.GradientTape() as tape:
+            tape.watch(fake)
+            g_loss = self.gan.g_loss_fn(self.gan.discriminator(fake, training=False))
+        # The generator moves its samples down the gradient of its loss: that is the arrow.
+        return realness, -tape.gradient(g_loss, fake) * tf.cast(tf.shape(fake)[0], tf.float32)
+
+
+def _view_bounds(real: np.ndarray):
+    extent = float(np.abs(real).max()) * 1.25 if len(real) else 1.0
+    return -extent, extent

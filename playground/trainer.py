@@ -1,0 +1,247 @@
+"""Trainer: runs a GAN in a background thread and publishes an immutable Snapshot a few times a second.
+
+States: idle → running ⇄ paused → stopped (models kept, so the run can still be explored and saved).
+Any failure (bad data, a crash in a step) puts the trainer in "error" with the message; a NaN/Inf loss
+restores the last good weights and pauses with a warning. The UI only calls the public methods below and
+reads `snapshot()`.
+"""
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+
+from playground import data as datasets
+from playground import evaluate
+from playground.config import TrainConfig
+from playground.engine import Run
+from playground.history import History
+from playground.snapshot import Snapshot, empty_snapshot, frozen_array
+
+
+COLLAPSE_GRACE_STEPS = 300   # no collapse warnings before this step
+
+
+class TrainerError(RuntimeError):
+    """An action that does not fit the trainer's state; the message says what to do instead."""
+
+
+class Trainer:
+    def __init__(self, config: TrainConfig, points: np.ndarray | None = None, *, run: Run | None = None,
+                 publish_interval: float = 0.5, metrics_interval: float = 5.0, max_seconds: float | None = None):
+        self.config = config.validate()
+        self.points = points
+        self.publish_interval = publish_interval
+        self.metrics_interval = metrics_interval
+        self.max_seconds = max_seconds
+        self._run = run
+        self._lock = threading.RLock()          # guards the run's models and optimizers
+        self._wake = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._status = "idle"
+        self._stop_requested = False
+        self._warnings: list[str] = []
+        self._metrics: dict = {}
+        self._collapse: str | None = None       # current mode-collapse warning, cleared when it recovers
+        self._history = History()
+        self._wall_time = 0.0
+        self._speed = 0.0
+        self._last_metrics_time = -np.inf
+        self._real_view = None
+        self._snapshot = empty_snapshot(self.config)
+        if run is not None:
+            self._publish()
+
+    # -- public controls -------------------------------------------------------------------------
+    def start(self) -> None:
+        """Build the run if needed and train in the background until paused or stopped."""
+        with self._wake:
+            if self._status in ("running", "paused"):
+                raise TrainerError(f"training is already {self._status}; press Stop or Reset to start over")
+            if self._status in ("stopped", "error"):
+                raise TrainerError("this run has ended; press Reset to start a new one")
+            self._status, self._stop_requested = "running", False
+        self._thread = threading.Thread(target=self._loop, name="gan-trainer", daemon=True)
+        self._thread.start()
+
+    def pause(self) -> None:
+        with self._wake:
+            if self._status != "running":
+                raise TrainerError(f"cannot pause: training is {self._status}")
+            self._status = "paused"
+            self._wake.notify_all()
+        with self._lock:       # returns once the step in flight has finished
+            self._publish()
+
+    def resume(self) -> None:
+        with self._wake:
+            if self._status != "paused":
+                raise TrainerError(f"cannot resume: training is {self._status}; press Train to start")
+            self._status = "running"
+            self._wake.notify_all()
+
+    def step(self, n: int = 1, which: str = "both") -> Snapshot:
+        """Run exactly n steps now, in the caller's thread (only while paused or before the first start)."""
+        if not isinstance(n, int) or not 1 <= n <= 1000:
+            raise TrainerError(f"n must be a whole number from 1 to 1000, got {n!r}")
+        if self._status not in ("idle", "paused"):
+            raise TrainerError(f"stepping works when paused or before training; training is {self._status}")
+        with self._lock:
+            self._ensure_run()
+            self._train_for(steps=n, which=which)
+            self._publish()
+        return self._snapshot
+
+    def stop(self) -> None:
+        with self._wake:
+            if self._status in ("stopped", "idle", "error"):
+                self._status = "stopped" if self._run is not None else self._status
+                return
+            self._stop_requested = True
+            self._wake.notify_all()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout=30)
+        with self._wake:
+            if self._status != "error":
+                self._status = "stopped"
+        with self._lock:
+            self._publish()
+
+    def reset(self, config: TrainConfig | None = None, points: np.ndarray | None = None) -> None:
+        """Stop and forget this run; the next start builds fresh models from `config` (or the current one)."""
+        self.stop()
+        with self._lock, self._wake:
+            self.config = (config or self.config).validate()
+            self.points = points if points is not None else self.points
+            self._run, self._status, self._warnings, self._metrics, self._collapse = None, "idle", [], {}, None
+            self._history, self._wall_time, self._speed, self._real_view = History(), 0.0, 0.0, None
+            self._snapshot = empty_snapshot(self.config)
+
+    def set_hyperparams(self, **changes) -> None:
+        """Change lr_g, lr_d or d_steps; applies from the next step, even mid-run."""
+        with self._lock:
+            self.config = self.config.replace(**changes).validate()
+            if self._run is not None:
+                self._run.set_hyperparams(**changes)
+
+    def snapshot(self) -> Snapshot:
+        return self._snapshot
+
+    def sampler(self):
+        """A thread-safe generator copy (refreshed at each snapshot), or None before the first step."""
+        return self._run.sampler if self._run is not None else None
+
+    @property
+    def run(self) -> Run | None:
+        return self._run
+
+    @property
+    def lock(self):
+        return self._lock
+
+    @property
+    def status(self) -> str:
+        return self._status
+
+    # -- the background loop ---------------------------------------------------------------------
+    def _loop(self):
+        try:
+            with self._lock:
+                self._ensure_run()
+                self._publish()
+            while self._wait_while_paused():
+                with self._lock:
+                    self._train_for(seconds=self.publish_interval)
+                    self._publish()
+        except Exception as exc:     # shown to the user; the app keeps running
+            self._fail(exc)
+
+    def _wait_while_paused(self) -> bool:
+        with self._wake:
+            while self._status == "paused" and not self._stop_requested:
+                self._wake.wait()
+            return not self._stop_requested and self._status == "running"
+
+    def _ensure_run(self):
+        if self._run is None:
+            self._run = Run.build(self.config, self.points)
+            self.config = self._run.config
+
+    def _train_for(self, seconds: float | None = None, steps: int | None = None, which: str = "both"):
+        run, started, done = self._run, time.perf_counter(), 0
+        while True:
+            logs = run.train(which)
+            done += 1
+            self._history.add(run.step, logs)
+            if not all(np.isfinite(v) for v in logs.values()):
+                self._on_divergence(logs)
+                break
+            if steps is not None and done >= steps:
+                break
+            if seconds is not None and (time.perf_counter() - started >= seconds or self._status != "running"):
+                break
+        elapsed = time.perf_counter() - started
+        self._wall_time += elapsed
+        self._speed = done / elapsed if elapsed > 0 else 0.0
+        if self.max_seconds is not None and self._wall_time >= self.max_seconds and self._status == "running":
+            self._status = "paused"
+            self._warn(f"Paused: this session's training time limit ({self.max_seconds:.0f} s) was reached. "
+                       "Save the run to keep it, or Reset to start another.")
+
+    def _on_divergence(self, logs):
+        bad = ", ".join(f"{k} = {v}" for k, v in logs.items() if not np.isfinite(v))
+        failed_at = self._run.step
+        restored = self._run.restore_good_state()
+        with self._wake:
+            self._status = "paused"
+        self._warn(f"Training diverged at step {failed_at} ({bad}). Paused and restored the weights of step "
+                   f"{restored}. Lower the learning rates, then press Resume.")
+
+    def _warn(self, message: str):
+        if not self._warnings or self._warnings[-1] != message:
+            self._warnings.append(message)
+            del self._warnings[:-20]
+
+    def _fail(self, exc: Exception):
+        with self._wake:
+            self._status = "error"
+        message = str(exc) if isinstance(exc, (datasets.DataError, ValueError)) else f"{type(exc).__name__}: {exc}"
+        self._snapshot = Snapshot(**{**self._snapshot.__dict__, "status": "error", "error": message})
+
+    # -- publishing ------------------------------------------------------------------------------
+    def _publish(self):
+        """Refresh the sampler and the snapshot. Caller holds the lock."""
+        run = self._run
+        if run is None:
+            return
+        run.save_good_state()
+        run.refresh_sampler()
+        samples = toy = None
+        if run.dataset.kind == "toy":
+            if self._real_view is None:
+                self._real_view = datasets.real_sample(run.dataset, len(run.fixed_z), run.config.seed)
+            toy = run.toy_view(self._real_view)
+        else:
+            samples = frozen_array(run.fixed_samples())
+        self._maybe_update_metrics(run, toy)
+        steps, values = self._history.export()
+        self._snapshot = Snapshot(
+            step=run.step, status=self._status, wall_time=self._wall_time, steps_per_sec=self._speed,
+            history_steps=steps, history=values, samples=samples,
+            sample_labels=None if run.fixed_labels is None else frozen_array(run.fixed_labels, np.int32),
+            toy=toy, metrics=dict(self._metrics), config=run.config,
+            warnings=tuple(self._warnings) + ((self._collapse,) if self._collapse else ()))
+
+    def _maybe_update_metrics(self, run: Run, toy):
+        now = time.perf_counter()
+        if now - self._last_metrics_time < self.metrics_interval:
+            return
+        self._last_metrics_time = now
+        result = evaluate.live_metrics(run.sampler, run.dataset)
+        if result is None:
+            return
+        self._metrics, warning = result
+        run.last_metrics = dict(self._metrics)
+        # An untrained generator maps all noise near one point; that is not collapse yet.
+        self._collapse = warning if run.step >= COLLAPSE_GRACE_STEPS else None

@@ -1,0 +1,87 @@
+import os
+import pathlib
+
+import numpy as np
+import pytest
+
+from playground import checkpoints
+from playground.checkpoints import CheckpointError, load_run, load_sampler, safe_run_name, save_run
+from playground.config import default_config
+from playground.engine import Run
+
+
+@pytest.fixture(scope="module")
+def toy_run():
+    run = Run.build(default_config("ring", width=16, latent_dim=4, batch_size=32, seed=5))
+    for _ in range(5):
+        run.train()
+    run.refresh_sampler()
+    return run
+
+
+def test_saved_and_reloaded_sampler_gives_identical_output(toy_run, tmp_path):
+    save_run(toy_run, tmp_path / "ring")
+    z = np.random.default_rng(0).standard_normal((50, 4)).astype(np.float32)
+    np.testing.assert_array_equal(toy_run.sampler.generate(z), load_sampler(tmp_path / "ring").generate(z))
+    assert sorted(p.name for p in (tmp_path / "ring").iterdir()) == sorted(checkpoints.REQUIRED_FILES)
+
+
+def test_resume_restores_step_weights_and_optimizer(toy_run, tmp_path):
+    save_run(toy_run, tmp_path / "ring")
+    resumed = load_run(tmp_path / "ring")
+    assert resumed.step == toy_run.step
+    for a, b in zip(toy_run.gan.discriminator.get_weights(), resumed.gan.discriminator.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert int(resumed.gan.g_optimizer.iterations.numpy()) == int(toy_run.gan.g_optimizer.iterations.numpy())
+    resumed.train()
+    assert resumed.step == toy_run.step + 1
+
+
+def test_conditional_image_checkpoint_round_trip(tmp_path):
+    run = Run.build(default_config("digits", width=8, latent_dim=8, batch_size=16, seed=2))
+    run.train()
+    run.refresh_sampler()
+    save_run(run, tmp_path / "d")
+    z = np.random.default_rng(1).standard_normal((10, 8)).astype(np.float32)
+    labels = np.arange(10)
+    reloaded = load_sampler(tmp_path / "d")
+    assert reloaded.num_classes == 10
+    np.testing.assert_array_equal(run.sampler.generate(z, labels), reloaded.generate(z, labels))
+
+
+def test_failed_save_never_replaces_a_good_checkpoint(toy_run, tmp_path, monkeypatch):
+    target = tmp_path / "ring"
+    save_run(toy_run, target)
+    before = (target / "generator.keras").read_bytes()
+
+    def crash(*args, **kwargs):
+        raise OSError("disk full (simulated)")
+    monkeypatch.setattr(np, "savez", crash)   # dies half-way: models written, optimizer state not
+    with pytest.raises(OSError, match="disk full"):
+        save_run(toy_run, target)
+    assert (target / "generator.keras").read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["ring"], "the half-written temp dir must be cleaned up"
+    load_sampler(target)
+
+
+def test_incomplete_or_corrupt_checkpoints_give_clear_errors(toy_run, tmp_path):
+    save_run(toy_run, tmp_path / "ring")
+    (tmp_path / "ring" / "generator.keras").write_bytes(b"not a zip at all")
+    with pytest.raises(CheckpointError, match="corrupt"):
+        load_sampler(tmp_path / "ring")
+    os.remove(tmp_path / "ring" / "meta.json")
+    with pytest.raises(CheckpointError, match="incomplete"):
+        load_sampler(tmp_path / "ring")
+    with pytest.raises(CheckpointError, match="no checkpoint"):
+        load_sampler(tmp_path / "missing")
+    assert checkpoints.list_checkpoints(tmp_path) == []
+
+
+@pytest.mark.parametrize("name", ["../evil", "a/b", "a\\b", "/abs", "..", "", " ", ".hidden", "x" * 65, "sp ace"])
+def test_unsafe_names_are_rejected(name):
+    with pytest.raises(CheckpointError):
+        safe_run_name(name)
+
+
+def test_safe_names_pass():
+    assert safe_run_name(" my-run_2.v1 ") == "my-run_2.v1"

@@ -1,0 +1,124 @@
+"""The trainer, for real: tiny models, a few steps, a real background thread."""
+import time
+
+import numpy as np
+import pytest
+
+from playground.config import default_config
+from playground.trainer import Trainer, TrainerError
+
+TINY_TOY = dict(width=16, batch_size=32, latent_dim=4, seed=3)
+
+
+def wait_for(predicate, timeout=60.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.fixture
+def trainer():
+    t = Trainer(default_config("ring", **TINY_TOY), publish_interval=0.1, metrics_interval=0.5)
+    yield t
+    t.stop()
+
+
+def test_start_pause_step_resume_stop(trainer):
+    trainer.start()
+    assert wait_for(lambda: trainer.snapshot().step >= 20), trainer.snapshot().error
+    trainer.pause()
+    paused_at = trainer.snapshot().step
+    assert trainer.snapshot().status == "paused"
+    time.sleep(0.4)
+    assert trainer.snapshot().step == paused_at, "a paused trainer must not move"
+    assert trainer.step(7).step == paused_at + 7
+    assert trainer.step(3, which="d").step == paused_at + 10
+    trainer.resume()
+    assert wait_for(lambda: trainer.snapshot().step > paused_at + 20)
+    trainer.stop()
+    snap = trainer.snapshot()
+    assert snap.status == "stopped"
+    assert len(snap.history_steps) > 0 and np.isfinite(snap.history["d_loss"]).all()
+    assert snap.toy is not None and snap.toy.fake.shape == (512, 2) and snap.toy.d_grid.min() >= 0
+
+
+def test_snapshot_is_immutable(trainer):
+    snap = trainer.step(2)
+    with pytest.raises(Exception):
+        snap.step = 5
+    with pytest.raises(ValueError):
+        snap.toy.fake[0, 0] = 1.0
+
+
+def test_wrong_state_actions_say_what_to_do(trainer):
+    with pytest.raises(TrainerError, match="cannot pause"):
+        trainer.pause()
+    with pytest.raises(TrainerError, match="cannot resume"):
+        trainer.resume()
+    trainer.start()
+    with pytest.raises(TrainerError, match="already running"):
+        trainer.start()
+    with pytest.raises(TrainerError, match="when paused"):
+        trainer.step(1)
+
+
+def test_hyperparameters_change_mid_run(trainer):
+    trainer.start()
+    assert wait_for(lambda: trainer.snapshot().step >= 5)
+    trainer.set_hyperparams(lr_g=1e-4, lr_d=2e-4, d_steps=2)
+    run = trainer.run
+    assert float(run.gan.g_optimizer.learning_rate.numpy()) == pytest.approx(1e-4)
+    assert float(run.gan.d_optimizer.learning_rate.numpy()) == pytest.approx(2e-4)
+    assert wait_for(lambda: trainer.snapshot().config.d_steps == 2)
+    with pytest.raises(ValueError, match="lr_g must be between"):
+        trainer.set_hyperparams(lr_g=50.0)
+    assert float(run.gan.g_optimizer.learning_rate.numpy()) == pytest.approx(1e-4)
+
+
+def test_nan_pauses_and_keeps_last_good_weights(trainer):
+    trainer.step(5)
+    run = trainer.run
+    good = [w.copy() for w in run.gan.generator.get_weights()]
+    # Poison D so the next step's losses are NaN, as a blown-up learning rate would.
+    kernel = run.gan.discriminator.weights[0]
+    kernel.assign(np.full(kernel.shape, np.nan, np.float32))
+    snap = trainer.step(3)
+    assert snap.status == "paused"
+    assert any("diverged" in w for w in snap.warnings)
+    assert snap.step == 5
+    for before, after in zip(good, run.gan.generator.get_weights()):
+        np.testing.assert_array_equal(before, after)
+    assert np.isfinite(run.gan.discriminator.weights[0].numpy()).all()
+    points = trainer.sampler().generate(np.zeros((4, run.config.latent_dim), np.float32))
+    assert np.isfinite(points).all(), "the restored generator must still be explorable"
+
+
+def test_bad_data_puts_trainer_in_error_state_with_message():
+    t = Trainer(default_config("ring", **TINY_TOY).replace(dataset="points"),
+                points=np.array([[0.0, 1.0], [np.nan, 2.0]] * 8))
+    t.start()
+    assert wait_for(lambda: t.snapshot().status == "error")
+    assert "points" in t.snapshot().error.lower()
+    t.reset()
+    assert t.snapshot().status == "idle"
+
+
+def test_time_cap_pauses_with_warning():
+    t = Trainer(default_config("ring", **TINY_TOY), publish_interval=0.1, max_seconds=0.3)
+    t.start()
+    assert wait_for(lambda: t.snapshot().status == "paused")
+    assert any("time limit" in w for w in t.snapshot().warnings)
+    t.stop()
+
+
+def test_image_trainer_publishes_a_class_grid():
+    config = default_config("digits", width=8, latent_dim=8, batch_size=16, seed=1)
+    t = Trainer(config, publish_interval=0.1)
+    snap = t.step(2)
+    assert snap.samples.shape == (60, 28, 28, 1)
+    assert snap.samples.min() >= -1 and snap.samples.max() <= 1
+    assert list(snap.sample_labels[:10]) == list(range(10))
+    assert snap.config.conditional is True

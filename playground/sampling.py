@@ -44,7 +44,9 @@ class Sampler:
             raise ValueError(f"z must have shape (N, {self.latent_dim}), got {z.shape}")
         args = [z]
         if self.num_classes:
-            labels = np.zeros(len(z), np.int32) if labels is None else np.asarray(labels, np.int32).reshape(-1)
+            if labels is None:
+                raise ValueError(f"this generator is conditional: pass one class (0..{self.num_classes - 1}) per z")
+            labels = np.asarray(labels, np.int32).reshape(-1)
             if labels.shape != (len(z),) or labels.min() < 0 or labels.max() >= self.num_classes:
                 raise ValueError(f"labels must be {len(z)} class numbers in 0..{self.num_classes - 1}")
             args.append(labels[:, None])

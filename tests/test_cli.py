@@ -1,0 +1,61 @@
+"""The CLI contract from DESIGN.md, run as a user would (subprocesses, real files)."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+
+def cli(*args, timeout=300):
+    return subprocess.run([sys.executable, "-m", "playground", *args], capture_output=True, text=True,
+                          timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def ring_checkpoint(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "ring"
+    result = cli("train", "--dataset", "ring", "--steps", "30", "--seed", "1", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "steps/s" in result.stderr
+    return out
+
+
+def test_train_sample_eval_on_ring(ring_checkpoint, tmp_path):
+    out = tmp_path / "ring.npy"
+    result = cli("sample", "--checkpoint", str(ring_checkpoint), "--n", "100", "--out", str(out), "--seed", "4")
+    assert result.returncode == 0, result.stderr
+    points = np.load(out)
+    assert points.shape == (100, 2) and points.dtype == np.float32
+    again = tmp_path / "again.npy"
+    cli("sample", "--checkpoint", str(ring_checkpoint), "--n", "100", "--out", str(again), "--seed", "4")
+    np.testing.assert_array_equal(points, np.load(again))
+    report = cli("eval", "--checkpoint", str(ring_checkpoint), "--n", "200")
+    assert report.returncode == 0, report.stderr
+    values = json.loads(report.stdout)
+    assert values["num_modes"] == 8 and 0 <= values["high_quality_share"] <= 1
+
+
+def test_conditional_digits_sample_with_label(tmp_path):
+    run = tmp_path / "d"
+    result = cli("train", "--dataset", "digits", "--steps", "3", "--width", "8", "--batch-size", "16",
+                 "--out", str(run))
+    assert result.returncode == 0, result.stderr
+    out = tmp_path / "d.npy"
+    assert cli("sample", "--checkpoint", str(run), "--n", "5", "--label", "3", "--out", str(out)).returncode == 0
+    images = np.load(out)
+    assert images.shape == (5, 28, 28, 1) and images.min() >= -1 and images.max() <= 1
+    bad = cli("sample", "--checkpoint", str(run), "--n", "5", "--label", "12", "--out", str(out))
+    assert bad.returncode == 2 and "--label must be between 0 and 9" in bad.stderr
+
+
+@pytest.mark.parametrize("args, words", [
+    (["train", "--dataset", "ring", "--steps", "5", "--batch-size", "0", "--out", "x"], "batch_size must be between"),
+    (["train", "--dataset", "nowhere.zip", "--steps", "5", "--out", "x"], "neither a known name"),
+    (["train", "--dataset", "ring", "--steps", "0", "--out", "x"], "--steps must be at least 1"),
+    (["sample", "--checkpoint", "no-such-dir", "--n", "3", "--out", "x.npy"], "no checkpoint directory"),
+])
+def test_bad_input_exits_nonzero_with_message(args, words, tmp_path):
+    result = cli(*args)
+    assert result.returncode == 2
+    assert words in result.stderr

@@ -1,0 +1,381 @@
+"""Per-browser-session state behind the web app, with no Gradio in it.
+
+Each browser tab (a Gradio session hash) gets its own `Trainer`. A `SessionRegistry` hands them out,
+caps how many train at once on the shared CPU (GAN_MAX_TRAININGS, default 2) and how long one run may
+train (GAN_MAX_TRAIN_SECONDS, default 900), and stops a session's trainer when its page closes.
+
+TensorFlow is imported only when a trainer or checkpoint is first needed, so the page is served fast.
+"""
+from __future__ import annotations
+
+import os
+import pathlib
+import shutil
+import tempfile
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+import numpy as np
+
+REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
+DEFAULT_MAX_TRAININGS = 2
+DEFAULT_MAX_TRAIN_SECONDS = 900.0
+IDLE_SESSION_SECONDS = 3600.0     # sessions that never sent "unload" (killed browsers) are dropped after this
+MAX_POINT_LINES = 5000
+
+
+class SessionError(ValueError):
+    """A user action that does not fit right now; the message says what to do instead."""
+
+
+class BusyError(SessionError):
+    """Every training slot on this server is taken."""
+
+
+def _env_number(name: str, default: float, kind=float, environ=None) -> float:
+    environ = os.environ if environ is None else environ
+    text = environ.get(name)
+    if text is None or text.strip() == "":
+        return default
+    try:
+        value = kind(text)
+    except ValueError:
+        raise SessionError(f"environment variable {name}={text!r} must be a {kind.__name__}; unset it or fix it") from None
+    if value <= 0:
+        raise SessionError(f"environment variable {name}={text!r} must be positive")
+    return value
+
+
+def checkpoints_root(environ=None) -> pathlib.Path:
+    """Bundled checkpoints: GAN_CHECKPOINTS_DIR, else the repository's `checkpoints/` (whatever the cwd)."""
+    environ = os.environ if environ is None else environ
+    return pathlib.Path(environ.get("GAN_CHECKPOINTS_DIR") or REPO_ROOT / "checkpoints")
+
+
+@dataclass
+class Session:
+    trainer: object | None = None          # playground.trainer.Trainer, imported lazily
+    saved_step: int | None = None          # step of the last save or load: later steps are unsaved work
+    saved_names: set = field(default_factory=set)   # user checkpoints this session wrote (it may overwrite them)
+    last_seen: float = field(default_factory=time.monotonic)
+    scratch: dict = field(default_factory=dict)     # the UI's per-session caches (rendered step, directions...)
+    _tmp: str | None = None
+
+    def temp_dir(self) -> pathlib.Path:
+        """A private folder for this session's downloads (GIFs, zips); removed when the session closes."""
+        if self._tmp is None or not os.path.isdir(self._tmp):
+            self._tmp = tempfile.mkdtemp(prefix="gan-playground-")
+        return pathlib.Path(self._tmp)
+
+    def unsaved_steps(self) -> int:
+        trainer = self.trainer
+        if trainer is None or trainer.run is None:
+            return 0
+        return max(0, trainer.snapshot().step - (self.saved_step or 0))
+
+
+class SessionRegistry:
+    """Thread-safe map session id → Session, with the server-wide training cap."""
+
+    def __init__(self, max_trainings: int = DEFAULT_MAX_TRAININGS,
+                 max_train_seconds: float | None = DEFAULT_MAX_TRAIN_SECONDS,
+                 idle_seconds: float = IDLE_SESSION_SECONDS):
+        self.max_trainings = int(max_trainings)
+        self.max_train_seconds = max_train_seconds
+        self.idle_seconds = idle_seconds
+        self._sessions: dict[str, Session] = {}
+        self._lock = threading.RLock()
+
+    @classmethod
+    def from_env(cls, environ=None) -> "SessionRegistry":
+        return cls(max_trainings=int(_env_number("GAN_MAX_TRAININGS", DEFAULT_MAX_TRAININGS, int, environ)),
+                   max_train_seconds=_env_number("GAN_MAX_TRAIN_SECONDS", DEFAULT_MAX_TRAIN_SECONDS, float, environ))
+
+    # -- sessions --------------------------------------------------------------------------------
+    def session(self, session_id: str) -> Session:
+        if not session_id:
+            raise SessionError("this request has no session; reload the page")
+        with self._lock:
+            session = self._sessions.get(session_id)
+            if session is None:
+                self._drop_idle()
+                session = self._sessions[session_id] = Session()
+            session.last_seen = time.monotonic()
+            return session
+
+    def trainer(self, session_id: str):
+        return self.session(session_id).trainer
+
+    def close(self, session_id: str) -> None:
+        """The page closed: stop its training (freeing a slot) and forget it."""
+        with self._lock:
+            session = self._sessions.pop(session_id, None)
+        if session is not None:
+            _dispose(session)
+
+    def running_count(self) -> int:
+        with self._lock:
+            return sum(1 for s in self._sessions.values() if s.trainer is not None and s.trainer.status == "running")
+
+    def session_count(self) -> int:
+        with self._lock:
+            return len(self._sessions)
+
+    def _drop_idle(self):
+        now = time.monotonic()
+        stale = [key for key, s in self._sessions.items() if now - s.last_seen > self.idle_seconds
+                 and (s.trainer is None or s.trainer.status != "running")]
+        for key in stale:
+            _dispose(self._sessions.pop(key))
+
+    # -- training --------------------------------------------------------------------------------
+    def start(self, session_id: str, config, points: np.ndarray | None = None) -> str:
+        """Start training with `config`; returns a note for the user. Raises SessionError / BusyError."""
+        session = self.session(session_id)
+        with self._lock:
+            trainer = session.trainer
+            status = None if trainer is None else trainer.status
+            if status in ("running", "paused"):
+                raise SessionError(f"training is already {status}; press Pause/Resume, or Stop and then Reset "
+                                   "to start over")
+            if status == "stopped":
+                raise SessionError(f"this run stopped at step {trainer.snapshot().step}. Save it to keep it, or "
+                                   "press Reset to discard it; then press Train")
+            self._check_capacity()
+            continuing = status == "idle" and trainer.run is not None
+            if not continuing:   # nothing to keep: a fresh trainer built from the current settings
+                session.trainer = trainer = self._new_trainer(config, points)
+                session.saved_step = None
+            trainer.start()
+        if continuing:
+            return (f"Continuing the loaded run from step {trainer.snapshot().step} with its own settings "
+                    "(press Reset to train from scratch with the settings on the left).")
+        return "Training started."
+
+    def resume(self, session_id: str) -> None:
+        session = self.session(session_id)
+        with self._lock:
+            trainer = self._require_trainer(session)
+            cap = trainer.max_seconds
+            if trainer.status == "paused" and cap is not None and trainer.snapshot().wall_time >= cap:
+                raise SessionError(f"this run used up its training time limit ({cap:.0f} s). Save it to keep it, "
+                                   "or press Reset to start another")
+            if trainer.status == "paused":
+                self._check_capacity()
+            trainer.resume()
+
+    def step(self, session_id: str, config, points, n: int, which: str):
+        """Run n steps now (building the run from `config` on the first step); returns the snapshot."""
+        session = self.session(session_id)
+        with self._lock:
+            trainer = session.trainer
+            if trainer is None or trainer.status == "error" or (trainer.status == "idle" and trainer.run is None):
+                session.trainer = self._new_trainer(config, points)   # settings may have changed: use them
+                session.saved_step = None
+            trainer = session.trainer
+        return trainer.step(n, which)
+
+    def reset(self, session_id: str, config, points: np.ndarray | None = None) -> None:
+        """Discard this session's run (on purpose: the user pressed Reset) and prepare a fresh one."""
+        session = self.session(session_id)
+        with self._lock:
+            old, session.trainer, session.saved_step = session.trainer, self._new_trainer(config, points), None
+        if old is not None:
+            old.stop()
+
+    def adopt_run(self, session_id: str, run) -> None:
+        """Make a loaded checkpoint (an engine.Run) this session's run, ready to explore or continue."""
+        session = self.session(session_id)
+        with self._lock:
+            self.require_no_unsaved_work(session, "loading a checkpoint")
+            old = session.trainer
+            session.trainer = self._new_trainer(run.config, None, run=run)
+            session.saved_step = run.step
+        if old is not None:
+            old.stop()
+
+    def require_no_unsaved_work(self, session: Session, action: str) -> None:
+        trainer = session.trainer
+        if trainer is not None and trainer.status in ("running", "paused"):
+            raise SessionError(f"a run is {trainer.status}; press Stop first (and Save it to keep it) before {action}")
+        unsaved = session.unsaved_steps()
+        if unsaved:
+            raise SessionError(f"your current run has {unsaved} unsaved steps. Save it first, or press Reset to "
+                               f"discard it, before {action}")
+
+    def _require_trainer(self, session: Session):
+        if session.trainer is None:
+            raise SessionError("nothing is training yet; press Train")
+        return session.trainer
+
+    def _check_capacity(self):
+        running = self.running_count()
+        if running >= self.max_trainings:
+            raise BusyError(f"busy — {running} trainings are running, try again in a minute")
+
+    def _new_trainer(self, config, points, run=None):
+        from playground.trainer import Trainer   # TensorFlow loads here, not when the page is served
+
+        return Trainer(config, points, run=run, max_seconds=self.max_train_seconds)
+
+
+def _dispose(session: Session) -> None:
+    if session.trainer is not None:
+        session.trainer.stop()
+    if session._tmp:
+        shutil.rmtree(session._tmp, ignore_errors=True)
+
+
+# -- user points ---------------------------------------------------------------------------------------
+def parse_points(text: str) -> np.ndarray:
+    """ "x, y" (or "x y") per line → float (N, 2); blank lines and # comments are skipped."""
+    if not isinstance(text, str) or not text.strip():
+        raise SessionError("the points box is empty; type one 'x, y' pair per line (at least 8 lines)")
+    rows = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        parts = line.replace(",", " ").split()
+        try:
+            x, y = (float(p) for p in parts)
+        except ValueError:
+            raise SessionError(f"points line {number} ({line!r}) is not two numbers; write it as 'x, y'") from None
+        if not (np.isfinite(x) and np.isfinite(y)):
+            raise SessionError(f"points line {number} has a value that is not a finite number")
+        rows.append((x, y))
+        if len(rows) > MAX_POINT_LINES:
+            raise SessionError(f"too many points (more than {MAX_POINT_LINES}); a few hundred are plenty")
+    return np.array(rows, dtype=np.float64).reshape(-1, 2)
+
+
+# -- checkpoints -----------------------------------------------------------------------------------
+class SamplerCache:
+    """Loaded checkpoint generators, shared by all sessions (a Sampler is thread-safe); least recently used
+    are dropped beyond `size`. Keyed by path and meta.json's mtime, so a re-saved checkpoint reloads."""
+
+    def __init__(self, size: int = 6):
+        self.size = size
+        self._items: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, directory):
+        from playground.checkpoints import load_sampler
+
+        path = pathlib.Path(directory).resolve()
+        meta = path / "meta.json"
+        key = (str(path), meta.stat().st_mtime_ns if meta.is_file() else None)
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        sampler = load_sampler(path)       # outside the lock: loading takes a second, other sessions go on
+        with self._lock:
+            self._items[key] = sampler
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return sampler
+
+
+RUN_FILES = ("config.json", "generator.keras", "discriminator.keras", "optimizers.npz", "meta.json",
+             "generator_ema.keras", "points.npy")
+REQUIRED_RUN_FILES = RUN_FILES[:5]
+ZIP_JUNK = ("__MACOSX/", ".DS_Store")
+
+
+def user_checkpoints_root(root: pathlib.Path) -> pathlib.Path:
+    """Runs users save from the app (git-ignored), beside the bundled ones."""
+    return pathlib.Path(root) / "user"
+
+
+def checkpoint_choices(root) -> list[tuple[str, str]]:
+    """(label, path) for every complete run: bundled ones first (digits and ring lead), then users' runs."""
+    from playground.checkpoints import list_checkpoints
+
+    root = pathlib.Path(root)
+    favourites = {"digits": 0, "ring": 1}
+    bundled = sorted(list_checkpoints(root), key=lambda p: (favourites.get(p.name, 2), p.name))
+    saved = list_checkpoints(user_checkpoints_root(root))
+    return ([(f"bundled: {p.name}", str(p)) for p in bundled] + [(f"saved: {p.name}", str(p)) for p in saved])
+
+
+def save_session_run(session: Session, name: str, root) -> pathlib.Path:
+    """Save the session's run as checkpoints/user/<name>. Never overwrites a run another session saved."""
+    from playground.checkpoints import safe_run_name, save_run
+
+    name = safe_run_name(name)
+    trainer = session.trainer
+    if trainer is None or trainer.run is None:
+        raise SessionError("there is no run to save yet; press Train (or Step) first")
+    target = user_checkpoints_root(root) / name
+    if target.exists() and name not in session.saved_names:
+        raise SessionError(f"a saved run named {name!r} already exists; pick another name")
+    with trainer.lock:           # between two training steps, so the files describe one consistent step
+        save_run(trainer.run, target)
+        step = trainer.run.step
+    session.saved_names.add(name)
+    session.saved_step = step
+    return target
+
+
+def zip_run(directory, out_dir) -> pathlib.Path:
+    """<out_dir>/<run name>.zip holding the run folder, for the browser to download."""
+    directory = pathlib.Path(directory)
+    base = pathlib.Path(out_dir) / directory.name
+    return pathlib.Path(shutil.make_archive(str(base), "zip", root_dir=directory.parent, base_dir=directory.name))
+
+
+def unpack_run_zip(zip_path, destination) -> pathlib.Path:
+    """Check an uploaded run zip from its table of contents, then copy its few known files to `destination`.
+
+    Nothing is extracted by path: only the known run files are read (bounded by their declared sizes), so
+    `../` tricks and zip bombs cannot write anywhere or fill the disk. Limits: GAN_MAX_UPLOAD_MB and
+    GAN_MAX_EXPANDED_MB (see playground/uploads.py).
+    """
+    import zipfile
+
+    from playground.uploads import MB, SAFE_COMPRESSION, UploadLimits, read_zip_member
+
+    limits, path = UploadLimits.from_env(), pathlib.Path(zip_path)
+    if path.suffix.lower() != ".zip":
+        raise SessionError(f"{path.name!r} is not a .zip; upload the zip that 'Download run' gave you")
+    if path.stat().st_size > limits.max_upload_mb * MB:
+        raise SessionError(f"{path.name!r} is larger than the {limits.max_upload_mb:g} MB upload limit")
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as err:
+        raise SessionError(f"{path.name!r} is not a valid zip ({err}); download the run again") from err
+    with archive:
+        members = _run_members(archive, path.name)
+        if sum(info.file_size for info in members.values()) > limits.max_expanded_mb * MB:
+            raise SessionError(f"{path.name!r} expands beyond {limits.max_expanded_mb:g} MB; that is not a run zip")
+        for name, info in members.items():
+            if info.flag_bits & 0x1 or info.compress_type not in SAFE_COMPRESSION:
+                raise SessionError(f"{path.name!r}: {name} is encrypted or uses an unusual compression; "
+                                   "zip the run folder again with standard settings")
+            (pathlib.Path(destination) / name).write_bytes(read_zip_member(archive, info))
+    return pathlib.Path(destination)
+
+
+def _run_members(archive, source: str) -> dict:
+    members, folders = {}, set()
+    for info in archive.infolist():
+        name = info.filename.replace("\\", "/")
+        if info.is_dir() or name.startswith(ZIP_JUNK) or name.endswith(ZIP_JUNK):
+            continue
+        parts = name.split("/")
+        if len(parts) > 2 or parts[-1] not in RUN_FILES or name.startswith("/") or ".." in parts:
+            raise SessionError(f"{source!r} holds {name!r}, which is not part of a run; a run zip holds only "
+                               f"{', '.join(RUN_FILES)} (optionally in one folder)")
+        if parts[-1] in members:
+            raise SessionError(f"{source!r} holds more than one run; upload one run at a time")
+        folders.add(parts[0] if len(parts) == 2 else "")
+        members[parts[-1]] = info
+    missing = [name for name in REQUIRED_RUN_FILES if name not in members]
+    if missing:
+        raise SessionError(f"{source!r} is not a complete run (missing {', '.join(missing)})")
+    if len(folders) > 1:
+        raise SessionError(f"{source!r} spreads one run over several folders; zip a single run folder")
+    return members

@@ -1,0 +1,223 @@
+"""playground.session for real: tiny trainers in background threads, real checkpoints and zips on disk."""
+import time
+import zipfile
+
+import numpy as np
+import pytest
+
+from playground.config import default_config
+from playground.session import (BusyError, SamplerCache, SessionError, SessionRegistry, checkpoint_choices,
+                                parse_points, save_session_run, unpack_run_zip, user_checkpoints_root, zip_run)
+
+TINY_TOY = dict(width=16, batch_size=32, latent_dim=4, seed=3)
+
+
+def wait_for(predicate, timeout=60.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.fixture
+def registry():
+    reg = SessionRegistry(max_trainings=1, max_train_seconds=None)
+    yield reg
+    for key in list(reg._sessions):
+        reg.close(key)
+
+
+def ring():
+    return default_config("ring", **TINY_TOY)
+
+
+# -- environment ---------------------------------------------------------------------------------------
+def test_limits_come_from_the_environment():
+    reg = SessionRegistry.from_env({"GAN_MAX_TRAININGS": "3", "GAN_MAX_TRAIN_SECONDS": "60"})
+    assert (reg.max_trainings, reg.max_train_seconds) == (3, 60.0)
+    defaults = SessionRegistry.from_env({})
+    assert (defaults.max_trainings, defaults.max_train_seconds) == (2, 900.0)
+    with pytest.raises(SessionError, match="GAN_MAX_TRAININGS"):
+        SessionRegistry.from_env({"GAN_MAX_TRAININGS": "two"})
+    with pytest.raises(SessionError, match="GAN_MAX_TRAIN_SECONDS.*positive"):
+        SessionRegistry.from_env({"GAN_MAX_TRAIN_SECONDS": "-5"})
+
+
+# -- the training cap and the session life cycle ----------------------------------------------------
+def test_cap_turns_the_second_training_away_with_a_clear_message(registry):
+    registry.start("alice", ring())
+    assert wait_for(lambda: registry.trainer("alice").snapshot().step > 0)
+    with pytest.raises(BusyError, match="busy — 1 trainings are running, try again in a minute"):
+        registry.start("bob", ring())
+    assert registry.trainer("bob") is None, "the turned-away session must not hold a trainer"
+
+    registry.trainer("alice").pause()              # a paused run frees its slot...
+    registry.start("bob", ring())
+    assert wait_for(lambda: registry.trainer("bob").snapshot().step > 0)
+    with pytest.raises(BusyError, match="busy"):   # ...and needs one again to resume
+        registry.resume("alice")
+
+    registry.close("bob")                          # closing the page stops the training and frees the slot
+    assert registry.running_count() == 0
+    registry.resume("alice")
+    assert registry.trainer("alice").status == "running"
+
+
+def test_sessions_never_share_a_trainer(registry):
+    registry.start("alice", ring())
+    assert registry.trainer("bob") is None
+    assert registry.session("alice") is not registry.session("bob")
+
+
+def test_close_stops_training_and_forgets_the_session(registry):
+    registry.start("alice", ring())
+    trainer = registry.trainer("alice")
+    assert wait_for(lambda: trainer.snapshot().step > 0)
+    registry.close("alice")
+    assert trainer.status == "stopped"
+    assert registry.session_count() == 0
+    registry.close("never-seen")                   # closing an unknown session is harmless
+
+
+def test_train_again_never_discards_a_run_silently(registry):
+    registry.start("alice", ring())
+    with pytest.raises(SessionError, match="already running"):
+        registry.start("alice", ring())
+    trainer = registry.trainer("alice")
+    assert wait_for(lambda: trainer.snapshot().step > 0)
+    trainer.stop()
+    with pytest.raises(SessionError, match="Save it to keep it, or press Reset"):
+        registry.start("alice", ring())
+    registry.reset("alice", ring())
+    assert registry.start("alice", ring()) == "Training started."
+    assert registry.trainer("alice") is not trainer
+
+
+def test_a_failed_run_can_be_retrained_with_new_settings(registry):
+    registry.start("alice", default_config("points", **TINY_TOY), points=np.zeros((10, 2)))
+    trainer = registry.trainer("alice")
+    assert wait_for(lambda: trainer.status == "error")
+    assert "spread out" in trainer.snapshot().error
+    registry.start("alice", ring())                 # an error leaves nothing to keep: Train just works
+    assert wait_for(lambda: registry.trainer("alice").snapshot().step > 0)
+
+
+def test_time_cap_pauses_and_refuses_to_resume():
+    reg = SessionRegistry(max_trainings=2, max_train_seconds=0.5)
+    try:
+        reg.start("alice", ring())
+        trainer = reg.trainer("alice")
+        assert wait_for(lambda: any("time limit" in w for w in trainer.snapshot().warnings))
+        assert trainer.status == "paused" and trainer.snapshot().wall_time >= 0.5
+        with pytest.raises(SessionError, match="training time limit"):
+            reg.resume("alice")
+    finally:
+        reg.close("alice")
+
+
+def test_step_builds_a_run_from_the_current_settings(registry):
+    snapshot = registry.step("alice", ring(), None, 3, "both")
+    assert snapshot.step == 3
+    assert registry.trainer("alice").status == "idle"
+    assert registry.running_count() == 0
+
+
+# -- points ------------------------------------------------------------------------------------------
+def test_parse_points_reads_lines_and_names_the_bad_one():
+    points = parse_points("1, 2\n\n# a comment\n3 4\n-1.5,2e-1  # trailing comment\n")
+    np.testing.assert_allclose(points, [[1, 2], [3, 4], [-1.5, 0.2]])
+    with pytest.raises(SessionError, match="line 2"):
+        parse_points("1, 2\n3, four\n")
+    with pytest.raises(SessionError, match="line 1"):
+        parse_points("1, 2, 3")
+    with pytest.raises(SessionError, match="empty"):
+        parse_points("   ")
+    with pytest.raises(SessionError, match="finite"):
+        parse_points("nan, 1")
+
+
+# -- saving, zips and loading ----------------------------------------------------------------------
+@pytest.fixture
+def stepped(registry):
+    registry.step("alice", ring(), None, 2, "both")
+    return registry
+
+
+def test_save_zip_unpack_round_trip(stepped, tmp_path):
+    from playground.checkpoints import load_run
+
+    session = stepped.session("alice")
+    assert session.unsaved_steps() == 2
+    folder = save_session_run(session, "my-run", tmp_path)
+    assert folder == user_checkpoints_root(tmp_path) / "my-run" and session.unsaved_steps() == 0
+    archive = zip_run(folder, tmp_path)
+    unpacked = tmp_path / "unpacked"
+    unpacked.mkdir()
+    run = load_run(unpack_run_zip(archive, unpacked))
+    assert run.step == 2 and run.config == session.trainer.run.config
+
+    stepped.step("bob", ring(), None, 1, "both")
+    with pytest.raises(SessionError, match="already exists"):   # one session cannot overwrite another's run
+        save_session_run(stepped.session("bob"), "my-run", tmp_path)
+    save_session_run(session, "my-run", tmp_path)                # its own run it may update
+    assert [label for label, _ in checkpoint_choices(tmp_path)] == ["bundled: unpacked", "saved: my-run"]
+
+
+def test_save_needs_a_run_and_a_safe_name(registry, tmp_path):
+    with pytest.raises(SessionError, match="no run to save"):
+        save_session_run(registry.session("alice"), "fine", tmp_path)
+    registry.step("alice", ring(), None, 1, "both")
+    with pytest.raises(ValueError, match="must not contain"):
+        save_session_run(registry.session("alice"), "../escape", tmp_path)
+
+
+def test_loading_refuses_to_drop_unsaved_work(stepped, tmp_path):
+    session = stepped.session("alice")
+    with pytest.raises(SessionError, match="2 unsaved steps"):
+        stepped.adopt_run("alice", session.trainer.run)
+    save_session_run(session, "kept", tmp_path)
+    stepped.adopt_run("alice", session.trainer.run)
+    assert stepped.trainer("alice").status == "idle" and session.saved_step == 2
+
+
+def _zip(path, members):
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return path
+
+
+@pytest.mark.parametrize("members, message", [
+    ({"../config.json": b"{}"}, "not part of a run"),
+    ({"run/evil.py": b"print(1)"}, "not part of a run"),
+    ({"run/config.json": b"{}"}, "missing generator.keras"),
+    ({"a/config.json": b"{}", "b/config.json": b"{}"}, "more than one run"),
+])
+def test_unpack_rejects_what_is_not_one_run(tmp_path, members, message):
+    with pytest.raises(SessionError, match=message):
+        unpack_run_zip(_zip(tmp_path / "bad.zip", members), tmp_path)
+    assert not (tmp_path / "evil.py").exists() and not (tmp_path.parent / "config.json").exists()
+
+
+def test_unpack_rejects_non_zips_and_oversized_uploads(tmp_path, monkeypatch):
+    (tmp_path / "run.zip").write_bytes(b"not a zip")
+    with pytest.raises(SessionError, match="not a valid zip"):
+        unpack_run_zip(tmp_path / "run.zip", tmp_path)
+    with pytest.raises(SessionError, match="not a .zip"):
+        unpack_run_zip(tmp_path / "run.tar", tmp_path)
+    names = ("config.json", "generator.keras", "discriminator.keras", "optimizers.npz", "meta.json")
+    bomb = _zip(tmp_path / "big.zip", {name: b"\0" * 300_000 for name in names})
+    monkeypatch.setenv("GAN_MAX_EXPANDED_MB", "1")
+    with pytest.raises(SessionError, match="expands beyond 1 MB"):
+        unpack_run_zip(bomb, tmp_path / "out")
+
+
+def test_sampler_cache_shares_one_sampler_per_checkpoint(stepped, tmp_path):
+    folder = save_session_run(stepped.session("alice"), "shared", tmp_path)
+    cache = SamplerCache(size=1)
+    first = cache.get(folder)
+    assert cache.get(folder) is first
+    z = np.zeros((3, first.latent_dim), np.float32)
+    assert first.generate(z).shape == (3, 2)

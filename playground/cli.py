@@ -10,6 +10,8 @@ import numpy as np
 
 from playground.config import ConfigError, default_config
 
+CHUNK = 10   # steps per compiled call (see Run.train_chunk)
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m playground", description="GAN Playground from the shell.")
@@ -85,18 +87,19 @@ def cmd_train(args) -> int:
     started, done, status = time.perf_counter(), 0, 0
     try:
         while True:
-            logs = run.train()
-            done += 1
+            chunk = min(CHUNK, args.steps - done) if args.steps else CHUNK
+            logs = run.train_chunk(chunk)
+            done += chunk
             if not all(np.isfinite(v) for v in logs.values()):
                 restored = run.restore_good_state()
                 print(f"\nerror: training diverged at step {run.step} ({logs}); saved the weights of step "
                       f"{restored}. Lower --lr-g/--lr-d and try again.", file=sys.stderr)
                 status = 3
                 break
-            if done % 200 == 0:
+            if done % (20 * CHUNK) == 0:
                 run.save_good_state()
             elapsed = time.perf_counter() - started
-            if done % 25 == 0 or args.steps:
+            if done % (5 * CHUNK) == 0 or args.steps:
                 bar.n = done if args.steps else min(elapsed, seconds)
                 bar.set_postfix(d_loss=f"{logs['d_loss']:.3f}", g_loss=f"{logs['g_loss']:.3f}", refresh=False)
                 bar.refresh()

@@ -17,6 +17,8 @@ from playground.snapshot import ToyView, frozen_array
 
 TOY_SAMPLES = 512      # points drawn in the 2D view
 TOY_GRID = 48          # heatmap resolution of the 2D view
+import os
+JIT = os.environ.get("GAN_JIT", "0") == "1"
 
 
 def resolve_config(config: TrainConfig, dataset: datasets.Dataset) -> TrainConfig:
@@ -45,6 +47,7 @@ class Run:
         self._train_step = tf.function(self.gan.train_step)
         self._d_step = tf.function(self.gan.d_step)
         self._g_step = tf.function(self.gan.g_step)
+        self._chunk = tf.function(self._chunk_eager, jit_compile=JIT)
         self._toy_probe = tf.function(self._toy_probe_eager)
         self.sampler = Sampler(self.gan.sampling_generator(), self.config.latent_dim, self.num_classes,
                                dataset.kind, dataset.scale)
@@ -87,6 +90,32 @@ class Run:
                 logs.update(self._g_step(labels))
         self.step += 1
         return {k: float(v) for k, v in logs.items()}
+
+    def train_chunk(self, steps: int) -> dict:
+        """`steps` full steps inside one compiled call, returning their mean logs. On 2 cores the Python round
+        trip per call costs as much as a small model's step, so the background loop and the CLI batch them."""
+        if steps == 1:
+            return self.train()
+        logs = self._chunk(self.iterator, tf.constant(steps), self.config.d_steps)
+        self.step += steps
+        return {k: float(v) for k, v in logs.items()}
+
+    def _one_step(self, iterator, d_steps):
+        if d_steps == 1:
+            return self.gan.train_step(next(iterator))
+        logs = {}
+        for _ in range(d_steps):
+            logs.update(self.gan.d_step(*next(iterator)))
+        logs.update(self.gan.g_step(next(iterator)[1]))
+        return logs
+
+    def _chunk_eager(self, iterator, steps, d_steps):
+        # The first step sits outside the loop so autograph sees the logs' structure before the loop.
+        totals = self._one_step(iterator, d_steps)
+        for _ in tf.range(steps - 1):
+            logs = self._one_step(iterator, d_steps)
+            totals = {k: totals[k] + logs[k] for k in totals}
+        return {k: v / tf.cast(steps, tf.float32) for k, v in totals.items()}
 
     def set_hyperparams(self, **changes) -> TrainConfig:
         """Apply lr_g / lr_d / d_steps mid-run (validated first, so a bad value changes nothing)."""

@@ -1,0 +1,120 @@
+"""`python -m playground bench`: the default recipe vs the TF DCGAN tutorial recipe on the same data and the same
+wall-clock budget, plus the latencies the UI depends on. Timings live here, never in tests.
+"""
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+import numpy as np
+
+from playground import evaluate
+from playground.config import TUTORIAL_RECIPE, default_config
+
+
+def train_timed(config, seconds: float, checkpoints=(), n_eval: int = 1000, run=None):
+    """Train for `seconds` of wall-clock (evaluation pauses the clock); returns the run and one record per
+    checkpoint time: {"seconds", "steps", "images", ...metrics}."""
+    from playground.engine import Run
+
+    run = run or Run.build(config)
+    run.train()                                  # the first step traces the graph: not part of the budget
+    records, trained, steps = [], 0.0, 0
+    for target in sorted(set([*checkpoints, seconds])):
+        started = time.perf_counter()
+        while trained + (time.perf_counter() - started) < target:
+            run.train_chunk(10)
+            steps += 10
+        trained += time.perf_counter() - started
+        run.refresh_sampler()
+        values, _ = evaluate.quality(run.sampler, run.dataset, n_eval)
+        records.append({"seconds": round(trained, 2), "steps": steps,
+                        "images": steps * run.config.batch_size, **values})
+    return run, records
+
+
+def recipe_row(name, config, seconds, checkpoints=()):
+    run, records = train_timed(config, seconds, checkpoints)
+    final = records[-1]
+    return run, {"recipe": name, "images_per_sec": final["images"] / final["seconds"],
+                 "steps_per_sec": final["steps"] / final["seconds"], "at": records}
+
+
+def latency(fn, repeats=50):
+    fn()
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - started) * 1000)
+    return {"median_ms": float(np.median(times)), "p95_ms": float(np.percentile(times, 95))}
+
+
+def ui_latencies(run):
+    from playground import plots
+
+    sampler = run.sampler
+    z1 = np.random.default_rng(0).standard_normal((1, sampler.latent_dim)).astype(np.float32)
+    z64 = np.random.default_rng(1).standard_normal((64, sampler.latent_dim)).astype(np.float32)
+    one, many = (np.array([3]), np.arange(64) % sampler.num_classes) if sampler.num_classes else (None, None)
+    return {"slider_render": latency(lambda: plots.image_grid(sampler.generate(z1, one))),
+            "grid_64": latency(lambda: plots.image_grid(sampler.generate(z64, many)), repeats=20)}
+
+
+def publisher_overhead(config, seconds):
+    """Steps/s of the background trainer with its 0.5 s snapshot publisher vs bare steps."""
+    from playground.trainer import Trainer
+
+    _, bare = train_timed(config, seconds)
+    trainer = Trainer(config, publish_interval=0.5, metrics_interval=5.0)
+    trainer.start()
+    while trainer.snapshot().step < 2 and trainer.status == "running":   # past graph tracing
+        time.sleep(0.05)
+    first = trainer.snapshot()
+    time.sleep(seconds)
+    trainer.pause()
+    last = trainer.snapshot()
+    trainer.stop()
+    with_publisher = (last.step - first.step) / max(last.wall_time - first.wall_time, 1e-9)
+    without = bare[-1]["steps"] / bare[-1]["seconds"]
+    return {"steps_per_sec_bare": without, "steps_per_sec_with_publisher": with_publisher,
+            "publisher_cost_share": 1.0 - with_publisher / without}
+
+
+def run_bench(seconds: float = 60.0, as_json: bool = False) -> int:
+    checkpoints = [t for t in (15.0, 30.0) if t < seconds]
+    ours_run, ours = recipe_row("default", default_config("digits"), seconds, checkpoints)
+    _, tutorial = recipe_row("tf-dcgan-tutorial", default_config("digits", **TUTORIAL_RECIPE), seconds, checkpoints)
+    result = {
+        "seconds": seconds, "default": ours, "tutorial": tutorial,
+        "images_per_sec_ratio": ours["images_per_sec"] / tutorial["images_per_sec"],
+        "steps_per_sec_ratio": ours["steps_per_sec"] / tutorial["steps_per_sec"],
+        "fcd_ratio_tutorial_over_default": tutorial["at"][-1]["fcd"] / ours["at"][-1]["fcd"],
+        "ui": ui_latencies(ours_run),
+        "publisher": publisher_overhead(default_config("digits"), min(seconds, 20.0)),
+    }
+    print(json.dumps(result, indent=2) if as_json else render_table(result))
+    return 0
+
+
+def render_table(result) -> str:
+    lines = [f"{'recipe':<20}{'images/s':>10}{'steps/s':>9}  FCD / confident / classes at " +
+             ", ".join(f"{r['seconds']:.0f}s" for r in result["default"]["at"])]
+    for key in ("default", "tutorial"):
+        row = result[key]
+        cells = "  ".join(f"{r['fcd']:.2f}/{r['confident_share']:.0%}/{r['classes_covered']}" for r in row["at"])
+        lines.append(f"{row['recipe']:<20}{row['images_per_sec']:>10.0f}{row['steps_per_sec']:>9.1f}  {cells}")
+    lines.append(f"images/s ratio {result['images_per_sec_ratio']:.1f}x; FCD ratio (tutorial/default) "
+                 f"{result['fcd_ratio_tutorial_over_default']:.1f}x")
+    ui = result["ui"]
+    lines.append(f"slider render {ui['slider_render']['median_ms']:.1f} ms median, "
+                 f"{ui['slider_render']['p95_ms']:.1f} ms p95; 64-image grid {ui['grid_64']['median_ms']:.1f} ms")
+    pub = result["publisher"]
+    lines.append(f"trainer steps/s {pub['steps_per_sec_with_publisher']:.1f} with publisher vs "
+                 f"{pub['steps_per_sec_bare']:.1f} bare ({pub['publisher_cost_share']:.1%} cost)")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(run_bench())

@@ -138,8 +138,8 @@ def default_config(dataset: str = "digits", **overrides) -> TrainConfig:
 
 
 # Recipes measured for quality per wall-clock second on 2 CPU cores (see README "Benchmark").
-TOY_DEFAULTS = dict(model="auto", width=128, latent_dim=8, batch_size=256, lr_g=1e-3, lr_d=1e-3, beta1=0.5)
-IMAGE_DEFAULTS = dict(model="auto", width=32, latent_dim=64, batch_size=32, lr_g=5e-4, lr_d=5e-4, beta1=0.5)
+TOY_DEFAULTS = dict(model="auto", width=128, latent_dim=2, batch_size=256, lr_g=2e-3, lr_d=2e-3, beta1=0.5)
+IMAGE_DEFAULTS = dict(model="auto", width=32, latent_dim=64, batch_size=32, lr_g=2e-3, lr_d=2e-3, beta1=0.5)
 
 # The TF DCGAN tutorial recipe, kept for the side-by-side benchmark.
 TUTORIAL_RECIPE = dict(model="tutorial", latent_dim=100, batch_size=256, lr_g=1e-4, lr_d=1e-4, beta1=0.9,

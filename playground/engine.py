@@ -94,8 +94,6 @@ class Run:
     def train_chunk(self, steps: int) -> dict:
         """`steps` full steps inside one compiled call, returning their mean logs. On 2 cores the Python round
         trip per call costs as much as a small model's step, so the background loop and the CLI batch them."""
-        if steps == 1:
-            return self.train()
         logs = self._chunk(self.iterator, tf.constant(steps), self.config.d_steps)
         self.step += steps
         return {k: float(v) for k, v in logs.items()}

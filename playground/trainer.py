@@ -175,7 +175,7 @@ class Trainer:
             # In free running, batch steps into one compiled call lasting ~50 ms: fewer Python round trips,
             # still a prompt pause. Explicit steps (the Step button) run one at a time.
             chunk = 1 if steps is not None else max(1, min(CHUNK_MAX, int(self._speed * 0.05)))
-            logs = run.train_chunk(chunk) if chunk > 1 else run.train(which)
+            logs = run.train(which) if steps is not None else run.train_chunk(chunk)
             done += chunk
             self._history.add(run.step, logs)
             if not all(np.isfinite(v) for v in logs.values()):

@@ -82,18 +82,30 @@ def _write_synced(path: pathlib.Path, text: str):
 
 
 def _replace_directory(staging: pathlib.Path, target: pathlib.Path):
+    # POSIX cannot swap two directories in one step, so the old one is first renamed aside; a crash between
+    # the two renames leaves it there, and `recover` puts it back before anyone reads or saves.
+    recover(target)
     if not target.exists():
         staging.rename(target)
         return
-    retired = target.with_name(f".{target.name}.old-{os.getpid()}-{time.monotonic_ns()}")
+    retired = target.with_name(f".{target.name}.old-{time.time_ns()}")
     target.rename(retired)
     staging.rename(target)
     shutil.rmtree(retired, ignore_errors=True)
 
 
+def recover(target) -> None:
+    """If a crash mid-save left no `target` but its previous version set aside, restore that version."""
+    target = pathlib.Path(target)
+    retired = sorted(target.parent.glob(f".{target.name}.old-*")) if target.parent.is_dir() else []
+    if not target.exists() and retired:
+        retired[-1].rename(target)
+
+
 # -- reading ---------------------------------------------------------------------------------------
 def read_meta(directory) -> tuple[TrainConfig, dict]:
     folder = pathlib.Path(directory)
+    recover(folder)
     if not folder.is_dir():
         raise CheckpointError(f"no checkpoint directory at {str(folder)!r}")
     missing = [name for name in REQUIRED_FILES if not (folder / name).is_file()]

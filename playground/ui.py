@@ -1,0 +1,692 @@
+"""The web page: Gradio wiring only. Logic lives in playground.session (sessions, saving, uploads), the
+Trainer (training) and latent / plots (sampling maths, figures). Handlers read Snapshots and call the
+Trainer's public methods and Samplers; TensorFlow is imported only when a handler first needs it.
+
+No `from __future__ import annotations` here: Gradio reads the `gr.Request` type hints at runtime.
+"""
+import base64
+import dataclasses
+import io
+import pathlib
+import re
+
+import gradio as gr
+import numpy as np
+import plotly
+
+from playground import latent, plots
+from playground.config import LOSSES, ConfigError, default_config
+from playground.session import (SamplerCache, SessionError, SessionRegistry, checkpoint_choices,
+                                checkpoints_root, parse_points, save_session_run, unpack_run_zip,
+                                user_checkpoints_root, zip_run)
+
+DATASETS = [("ring (2D)", "ring"), ("grid (2D)", "grid"), ("spiral (2D)", "spiral"), ("moons (2D)", "moons"),
+            ("my points (2D)", "points"), ("digits (bundled MNIST subset)", "digits"), ("MNIST (download)", "mnist"),
+            ("Fashion-MNIST (download)", "fashion"), ("upload (.zip of images / .npz)", "upload")]
+EXAMPLE_POINTS = "\n".join(f"{x:.2f}, {y:.2f}" for x, y in
+                           [(np.cos(a) * r, np.sin(a) * r) for r in (1.0, 2.0) for a in np.linspace(0, 6.0, 12)])
+LIVE = "live"
+SLIDERS = 6
+TOY_POINTS_SHOWN = 256      # of the 512 real / fake points in a snapshot (measured: ~40% less browser work)
+ANCHOR_SEED = 12345          # the cloud of samples behind a 2D generator's current point
+TOY_NOTE = ("**What am I looking at?** Green dots are real data, purple dots are the generator's samples. "
+            "The background is the discriminator's verdict: green where it says *real*, purple where it says "
+            "*fake*. Each arrow shows where the generator's gradient pushes a sample. Training works when the "
+            "purple dots spread over every green cluster.")
+SAMPLERS = SamplerCache()    # loaded checkpoints, shared by every session and demo in this process
+# gr.Plot re-creates its chart on every new value (Gradio 6.31 keys the plotly child on the value), which
+# loses the user's zoom and redraws from scratch. This small HTML component keeps one chart div and calls
+# Plotly.react on it: with a constant layout.uirevision plotly keeps zoom/pan, and updates are incremental.
+PLOTLY_JS = pathlib.Path(plotly.__file__).parent / "package_data" / "plotly.min.js"   # offline, same version
+LIVE_PLOT_JS = """
+const chart = element.querySelector('.live-plot');
+const draw = () => {
+  if (!props.value) { Plotly.purge(chart); return; }
+  const figure = JSON.parse(props.value);
+  Plotly.react(chart, figure.data, figure.layout, {responsive: true, displaylogo: false});
+};
+watch('value', draw);
+draw();
+"""
+USER_ERRORS = (ConfigError, SessionError, ValueError, RuntimeError, OSError)   # all carry a readable message
+
+
+def _user_error(exc: Exception) -> gr.Error:
+    return gr.Error(str(exc) or type(exc).__name__, print_exception=False)
+
+
+def _session(ui, request):
+    return ui.registry.session(request.session_hash)
+
+
+class PlaygroundUI:
+    """Handlers, bound to one registry and one checkpoints folder."""
+
+    def __init__(self, registry: SessionRegistry, root: pathlib.Path):
+        self.registry, self.root, self.samplers = registry, pathlib.Path(root), SAMPLERS
+
+    # == Train tab ====================================================================================
+    def settings_to_config(self, dataset, loss, width, latent_dim, batch_size, lr_g, lr_d, d_steps, seed, ema,
+                           augment, conditional, points_text, upload):
+        """The UI's settings as a validated TrainConfig (+ points); ConfigError names the bad field."""
+        points = None
+        if dataset == "upload":
+            if not upload:
+                raise SessionError("choose a .zip of images or an .npz file to upload first")
+            dataset = str(upload)
+        elif dataset == "points":
+            points = parse_points(points_text)
+        conditional = {"auto": None, "on": True, "off": False}.get(conditional, conditional)
+        config = default_config(dataset, loss=loss, width=width, latent_dim=latent_dim, batch_size=batch_size,
+                                lr_g=lr_g, lr_d=lr_d, d_steps=d_steps, seed=seed, ema=ema, augment=augment,
+                                conditional=conditional)
+        return config, points
+
+    def defaults_for(self, dataset):
+        """Refresh every setting to the recipe of the chosen dataset's family."""
+        c = default_config("digits" if dataset == "upload" else dataset)
+        conditional = {None: "auto", True: "on", False: "off"}[c.conditional]
+        return (c.loss, c.width, c.latent_dim, c.batch_size, c.lr_g, c.lr_d, c.d_steps, c.seed, c.ema, c.augment,
+                conditional, gr.update(visible=dataset == "points"), gr.update(visible=dataset == "upload"))
+
+    def train(self, request: gr.Request, *settings):
+        try:
+            config, points = self.settings_to_config(*settings)
+            note = self.registry.start(request.session_hash, config, points)
+        except USER_ERRORS as exc:
+            raise _user_error(exc)
+        gr.Info(note)
+        return self.render_run(request, force=True)
+
+    def control(self, action, request: gr.Request):
+        """Pause / Resume / Stop: the trainer's own checks say when an action does not fit."""
+        trainer = self.registry.trainer(request.session_hash)
+        try:
+            if trainer is None:
+                raise SessionError("nothing is training yet; press Train")
+            if action == "resume":
+                self.registry.resume(request.session_hash)
+            else:
+                getattr(trainer, action)()
+        except USER_ERRORS as exc:
+            raise _user_error(exc)
+        return self.render_run(request, force=True)
+
+    def pause(self, request: gr.Request):
+        return self.control("pause", request)
+
+    def resume(self, request: gr.Request):
+        return self.control("resume", request)
+
+    def stop(self, request: gr.Request):
+        return self.control("stop", request)
+
+    def tick(self, request: gr.Request):
+        return self.render_run(request)
+
+    def show_train_tab(self, request: gr.Request):
+        _session(self, request).scratch["tab"] = "train"
+        return self.render_run(request, force=True)
+
+    def show_explore_tab(self, request: gr.Request):
+        """Stop the Train tab's refresh while it is hidden: slider renders get the CPU instead."""
+        _session(self, request).scratch["tab"] = "explore"
+        return gr.Timer(active=False)
+
+    def step(self, request: gr.Request, which, n, *settings):
+        try:
+            config, points = self.settings_to_config(*settings)
+            if isinstance(n, float) and n.is_integer():
+                n = int(n)
+            self.registry.step(request.session_hash, config, points, n, which)
+        except USER_ERRORS as exc:
+            raise _user_error(exc)
+        return self.render_run(request, force=True)
+
+    def reset(self, request: gr.Request, *settings):
+        try:
+            config, points = self.settings_to_config(*settings)
+            self.registry.reset(request.session_hash, config, points)
+        except USER_ERRORS as exc:
+            raise _user_error(exc)
+        gr.Info("Run discarded; press Train to start a new one with the settings on the left.")
+        return self.render_run(request, force=True)
+
+    def set_hyperparams(self, request: gr.Request, lr_g, lr_d, d_steps):
+        trainer = self.registry.trainer(request.session_hash)
+        if trainer is None or trainer.run is None:
+            return    # nothing built yet: the next Train reads the settings anyway
+        try:
+            trainer.set_hyperparams(lr_g=lr_g, lr_d=lr_d, d_steps=int(d_steps) if d_steps is not None else d_steps)
+        except USER_ERRORS as exc:
+            raise _user_error(ValueError(f"{exc} (training keeps its previous values)"))
+        gr.Info(f"Applied from the next step: lr_g={lr_g:g}, lr_d={lr_d:g}, d_steps={int(d_steps)}")
+
+    def render_run(self, request, force=False):
+        """Outputs for RUN_OUTPUTS from the newest snapshot; all skipped when nothing changed (cheap ticks)."""
+        session = _session(self, request)
+        trainer = session.trainer
+        snapshot = None if trainer is None else trainer.snapshot()
+        live_status = None if trainer is None else trainer.status   # newer than the snapshot's own
+        running = live_status == "running"
+        if not force and snapshot is session.scratch.get("rendered"):
+            return (gr.skip(),) * 7 + (gr.skip() if running else gr.Timer(active=False),)
+        session.scratch["rendered"] = snapshot
+        if session.scratch.get("tab") == "explore" and not force:
+            # Charts nobody sees cost the browser and the server time that slider renders need; the Train
+            # tab's select event redraws everything (and restarts the timer) when the user comes back.
+            return (gr.skip(),) * 7 + (gr.Timer(active=False),)
+        if snapshot is None:
+            return (status_line(None), "", plots.loss_figure(_empty_snapshot()).to_json(), gr.update(visible=False),
+                    gr.update(visible=False), gr.update(visible=False), "", gr.Timer(active=False))
+        self._toast_news(session, snapshot, live_status, force)
+        toy = snapshot.toy is not None
+        samples = gr.update(visible=False) if toy or snapshot.samples is None else gr.update(
+            value=_sample_grid(snapshot), visible=True)
+        toy_plot = gr.update(value=plots.toy_figure(_thinned(snapshot.toy)).to_json(), visible=True) if toy else (
+            gr.update(visible=False))
+        return (status_line(snapshot, live_status), warnings_markdown(snapshot),
+                plots.loss_figure(snapshot).to_json(), samples, toy_plot, gr.update(visible=toy),
+                plots.metrics_markdown(snapshot.metrics), gr.Timer(active=running))
+
+    def _toast_news(self, session, snapshot, status, by_user):
+        """Pop a toast for an error, or for the warnings behind a pause the trainer made itself (NaN, time
+        cap). Advisory warnings (e.g. possible collapse) stay in the panel: toasts would cover the buttons."""
+        previous, session.scratch["last_status"] = session.scratch.get("last_status"), status
+        if snapshot.error:
+            messages = [snapshot.error]
+        elif previous == "running" and status == "paused" and not by_user:
+            messages = snapshot.warnings
+        else:
+            return
+        shown = session.scratch.setdefault("toasted", set())
+        for message in messages:
+            key = re.sub(r"\d[\d.,]*", "#", message)   # the same warning with new numbers is not news
+            if key not in shown:
+                shown.add(key)
+                gr.Warning(message, duration=15)
+
+    def run_status(self, request: gr.Request) -> dict:
+        """The current run as plain data (for API clients; the page uses the tick)."""
+        trainer = self.registry.trainer(request.session_hash)
+        if trainer is None:
+            return {"status": "none", "step": 0}
+        s = trainer.snapshot()
+        return {"status": s.status, "step": s.step, "steps_per_sec": s.steps_per_sec, "elapsed": s.wall_time,
+                "warnings": list(s.warnings), "error": s.error, "metrics": dict(s.metrics),
+                "dataset": None if s.config is None else s.config.dataset}
+
+    # -- save / load -----------------------------------------------------------------------------------
+    def save(self, request: gr.Request, name):
+        session = _session(self, request)
+        try:
+            folder = save_session_run(session, name, self.root)
+            archive = zip_run(folder, session.temp_dir())
+        except USER_ERRORS as exc:
+            raise _user_error(exc)
+        gr.Info(f"Saved as {folder.name!r} (step {session.saved_step}); it is in the checkpoint lists now.")
+        return str(archive), *self.checkpoint_dropdowns()
+
+    def load_checkpoint(self, request: gr.Request, source):
+        from playground.checkpoints import load_run
+
+        try:
+            path = self._checked_checkpoint(source)
+            self.registry.require_no_unsaved_work(_session(self, request), "loading a checkpoint")
+            self.registry.adopt_run(request.session_hash, load_run(path))
+        except USER_ERRORS as exc:
+            raise _user_error(exc)
+        return self._after_load(request, path.name)
+
+    def load_upload(self, request: gr.Request, upload):
+        import tempfile
+
+        from playground.checkpoints import load_run
+
+        try:
+            if not upload:
+                raise SessionError("choose a run .zip (from 'Download run') first")
+            self.registry.require_no_unsaved_work(_session(self, request), "loading a checkpoint")
+            with tempfile.TemporaryDirectory(prefix="gan-upload-") as folder:
+                run = load_run(unpack_run_zip(upload, folder))
+            self.registry.adopt_run(request.session_hash, run)
+        except USER_ERRORS as exc:
+            raise _user_error(exc)
+        return self._after_load(request, pathlib.Path(str(upload)).name)
+
+    def _after_load(self, request, name):
+        config = self.registry.trainer(request.session_hash).config
+        gr.Info(f"Loaded {name!r}: press Train to continue training it, or explore it on the Explore tab "
+                "(source: this session's run).")
+        dataset = config.dataset if config.dataset in [value for _, value in DATASETS] else "upload"
+        conditional = {None: "auto", True: "on", False: "off"}[config.conditional]
+        settings = (dataset, config.loss, config.width, config.latent_dim, config.batch_size, config.lr_g,
+                    config.lr_d, config.d_steps, config.seed, config.ema, config.augment, conditional)
+        return (*settings, *self.render_run(request, force=True))
+
+    def _checked_checkpoint(self, source) -> pathlib.Path:
+        """Only folders directly in the bundled or user checkpoint folders: an API caller cannot point
+        the server at any other path."""
+        path = pathlib.Path(str(source or ""))
+        allowed = {self.root.resolve(), user_checkpoints_root(self.root).resolve()}
+        if not source or path.resolve().parent not in allowed or not (path / "meta.json").is_file():
+            raise SessionError(f"{source!r} is not one of the listed checkpoints; pick one from the list")
+        return path
+
+    def checkpoint_dropdowns(self):
+        choices = checkpoint_choices(self.root)
+        default = choices[0][1] if choices else None
+        return (gr.update(choices=choices, value=default),
+                gr.update(choices=[("this session's run", LIVE)] + choices))
+
+    # == Explore tab ====================================================================================
+    def explore_sampler(self, request, source):
+        if source == LIVE:
+            trainer = self.registry.trainer(request.session_hash)
+            sampler = None if trainer is None else trainer.sampler()
+            if sampler is None:
+                raise SessionError("this session has no model yet: press Train on the Train tab, or pick a "
+                                   "checkpoint as the source")
+            return sampler
+        return self.samplers.get(self._checked_checkpoint(source))
+
+    def directions(self, request, source, sampler, label, refresh=False):
+        """GANSpace-style directions, cached per session, source and class (recomputed on request)."""
+        cache = _session(self, request).scratch.setdefault("directions", {})
+        key = (source, id(sampler), label)
+        if refresh or key not in cache:
+            features = int(np.prod(sampler.output_shape))
+            k = min(SLIDERS, sampler.latent_dim, features)
+            cache[key] = latent.pca_directions(sampler.generate, sampler.latent_dim, k, n_samples=max(
+                500, sampler.latent_dim + 1), labels=label)
+        return cache[key]
+
+    def explore_z(self, request, source, sampler, mode, seed, psi, label, values):
+        base = latent.z_from_seed(_whole("seed", seed), sampler.latent_dim)
+        if mode == "pca":
+            directions = self.directions(request, source, sampler, label)
+            z = latent.z_from_sliders(base, list(values)[:len(directions)], directions)
+        else:
+            z = latent.z_from_sliders(base, list(values)[:min(SLIDERS, sampler.latent_dim)])
+        return latent.truncate(z, float(psi))
+
+    def explore_render(self, request: gr.Request, source, mode, seed, psi, label, *values):
+        """The fast path behind every slider: one sample, drawn as an image or a highlighted 2D point."""
+        try:
+            sampler = self.explore_sampler(request, source)
+            label = _label(sampler, label)
+            z = self.explore_z(request, source, sampler, mode, seed, psi, label, values)
+            output = sampler.generate(z, None if label is None else [label])
+        except USER_ERRORS as exc:
+            raise _user_error(exc)
+        if sampler.kind == "image":
+            return _inline_image(_big_image(output)), gr.skip()
+        cloud = self._cloud(request, sampler, psi, label)
+        return gr.skip(), plots.points_figure(cloud, highlight=output, title="Samples (red: the current z)").to_json()
+
+    def _cloud(self, request, sampler, psi, label):
+        cache = _session(self, request).scratch
+        key = (id(sampler), sampler.version, psi, label)
+        if cache.get("cloud_key") != key:
+            z = latent.truncate(latent.z_from_seed(ANCHOR_SEED, sampler.latent_dim, 1000), float(psi))
+            cache["cloud"], cache["cloud_key"] = sampler.generate(z, None if label is None else [label] * 1000), key
+        return cache["cloud"]
+
+    def explore_refresh(self, request: gr.Request, source, mode, seed, psi, label, *values):
+        return self._refresh(request, source, mode, seed, psi, label, values, refresh_directions=False)
+
+    def recompute_directions(self, request: gr.Request, source, mode, seed, psi, label, *values):
+        return self._refresh(request, source, mode, seed, psi, label, values, refresh_directions=True)
+
+    def _refresh(self, request, source, mode, seed, psi, label, values, refresh_directions):
+        """Source, mode, seed or class changed: reset the sliders to match, then render."""
+        try:
+            sampler = self.explore_sampler(request, source)
+            label = _label(sampler, label)
+            if mode == "pca":
+                count = len(self.directions(request, source, sampler, label, refresh=refresh_directions))
+                values = [0.0] * SLIDERS
+            else:
+                count = min(SLIDERS, sampler.latent_dim)
+                base = latent.z_from_seed(_whole("seed", seed), sampler.latent_dim)[0]
+                values = [round(float(np.clip(v, -4, 4)), 2) for v in base[:SLIDERS]] + [0.0] * SLIDERS
+        except USER_ERRORS as exc:
+            raise _user_error(exc)
+        name = "PC" if mode == "pca" else "z"
+        sliders = [gr.update(visible=i < count, value=values[i], label=f"{name}[{i}]") for i in range(SLIDERS)]
+        classes = gr.update(visible=sampler.num_classes > 0, choices=list(range(sampler.num_classes)),
+                            value=label if label is not None else (0 if sampler.num_classes else None))
+        image, figure = self.explore_render(request, source, mode, seed, psi, label, *values[:SLIDERS])
+        info = (f"{'image' if sampler.kind == 'image' else '2D'} generator · latent size {sampler.latent_dim}"
+                + (f" · {sampler.num_classes} classes" if sampler.num_classes else ""))
+        image_update = gr.update(value=image, visible=True) if sampler.kind == "image" else gr.update(visible=False)
+        plot_update = gr.update(value=figure, visible=True) if sampler.kind != "image" else gr.update(visible=False)
+        return (*sliders, classes, image_update, plot_update, info)
+
+    def random_seed(self, request: gr.Request, source, mode, seed, psi, label, *values):
+        seed = int(np.random.default_rng().integers(0, 2**31 - 1))
+        return (seed, *self.explore_refresh(request, source, mode, seed, psi, label, *values))
+
+    def page_load(self, request: gr.Request):
+        """First visit: list checkpoints and show the first bundled one, so sliders work before training."""
+        try:
+            checkpoint_list, sources = self.checkpoint_dropdowns()
+        except USER_ERRORS as exc:
+            raise _user_error(exc)
+        source = checkpoint_list["value"] or LIVE
+        sources["value"] = source
+        if source == LIVE:
+            return (checkpoint_list, sources) + (gr.skip(),) * (SLIDERS + 4)
+        return (checkpoint_list, sources, *self.explore_refresh(request, source, "raw", 0, 1.0, None,
+                                                                   *[0.0] * SLIDERS))
+
+    # -- interpolation ---------------------------------------------------------------------------------
+    def interpolate(self, request: gr.Request, source, seed_a, seed_b, how, n_frames, psi, label):
+        try:
+            sampler = self.explore_sampler(request, source)
+            label = _label(sampler, label)
+            dim, n = sampler.latent_dim, _whole("frames", n_frames)
+            z0, z1 = (latent.z_from_seed(_whole("seed", s), dim) for s in (seed_a, seed_b))
+            path = latent.truncate(latent.interpolation_path(z0, z1, n, how), float(psi))
+            outputs = sampler.generate(path, None if label is None else [label] * n)
+        except USER_ERRORS as exc:
+            raise _user_error(exc)
+        session = _session(self, request)
+        if sampler.kind != "image":
+            cloud = self._cloud(request, sampler, psi, label)
+            session.scratch["frames"] = ("toy", outputs, cloud)
+            return (gr.update(visible=False), gr.update(value=None, visible=False), gr.update(maximum=n - 1, value=0),
+                    gr.update(visible=False), gr.update(value=_path_figure(cloud, outputs, 0), visible=True))
+        frames = [_big_image(frame[None], upscale=3) for frame in outputs]
+        session.scratch["frames"] = ("image", frames, None)
+        gif = plots.frames_to_gif(frames, session.temp_dir() / f"interpolation-{seed_a}-{seed_b}-{how}.gif")
+        return (gr.update(value=plots.frames_strip(frames), visible=True), gr.update(value=str(gif), visible=True),
+                gr.update(maximum=n - 1, value=0), gr.update(value=_inline_image(frames[0]), visible=True),
+                gr.update(visible=False))
+
+    def scrub(self, request: gr.Request, index):
+        kind, frames, cloud = _session(self, request).scratch.get("frames", (None, None, None))
+        if frames is None:
+            raise gr.Error("make an interpolation first (press 'Interpolate')")
+        i = int(np.clip(_whole("frame", index), 0, len(frames) - 1))
+        return (_inline_image(frames[i]), gr.skip()) if kind == "image" else (gr.skip(), _path_figure(cloud, frames, i))
+
+    def unload(self, request: gr.Request):
+        self.registry.close(request.session_hash)
+
+
+# == small pure helpers ==================================================================================
+def status_line(snapshot, live_status=None) -> str:
+    if snapshot is None:
+        return "**idle** · press **Train** to start (the defaults train a ring of 8 Gaussians in seconds)"
+    status = live_status or snapshot.status
+    if status == "running" and snapshot.status == "idle":
+        return "**starting** · loading data and building the models (a few seconds)…"
+    text = (f"**{status}** · step {snapshot.step:,} · {snapshot.steps_per_sec:.1f} steps/s · "
+            f"{snapshot.wall_time:.1f} s trained")
+    return text + (f"\n\n**Error:** {snapshot.error}" if snapshot.error else "")
+
+
+def warnings_markdown(snapshot) -> str:
+    return "\n".join(f"- ⚠️ {w}" for w in snapshot.warnings)
+
+
+def _empty_snapshot():
+    from playground.snapshot import empty_snapshot   # numpy only
+    return empty_snapshot()
+
+
+def _thinned(toy, keep=TOY_POINTS_SHOWN):
+    """Fewer points and arrows: the browser redraws this view twice a second, and SVG cost grows per point."""
+    return dataclasses.replace(toy, real=toy.real[:keep], fake=toy.fake[:keep], arrows=toy.arrows[:keep])
+
+
+def _sample_grid(snapshot):
+    labels = snapshot.sample_labels
+    columns = len(np.unique(labels)) if labels is not None else None
+    return plots.image_grid(snapshot.samples, ncols=columns)
+
+
+def _big_image(images, upscale=None):
+    height = images.shape[1]
+    return plots.image_grid(images, ncols=1, upscale=upscale or max(1, 224 // height), border=0)
+
+
+def _path_figure(cloud, path, index):
+    return plots.points_figure(cloud, highlight=path[index:index + 1],
+                               title=f"Interpolation: frame {index} of {len(path) - 1}").to_json()
+
+
+def _inline_image(picture) -> str:
+    """The picture inside the event's reply (a data URI): no cache file to write and no second request to
+    fetch it, which is most of a slider round trip once the server is busy training."""
+    buffer = io.BytesIO()
+    picture.save(buffer, format="PNG")
+    data = base64.b64encode(buffer.getvalue()).decode("ascii")
+    return (f'<img src="data:image/png;base64,{data}" alt="generated sample" width="{picture.width}" '
+            f'height="{picture.height}" style="image-rendering: pixelated">')
+
+
+def _whole(name, value) -> int:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise ValueError(f"{name} must be a whole number, got {value!r}")
+    return int(value)
+
+
+def _label(sampler, label):
+    if not sampler.num_classes:
+        return None
+    label = 0 if label is None else _whole("class", label)
+    if not 0 <= label < sampler.num_classes:
+        raise ValueError(f"class must be between 0 and {sampler.num_classes - 1}, got {label}")
+    return label
+
+
+def warm_up(checkpoints_dir=None) -> None:
+    """Import TensorFlow and load + trace the first checkpoint, so the first visitor does not wait for it.
+    Failures are printed, not raised: the app keeps serving, and the handler that needs it shows the error."""
+    import time
+
+    started = time.perf_counter()
+    try:
+        import playground.trainer  # noqa: F401  (TensorFlow, Keras, the engine)
+        choices = checkpoint_choices(checkpoints_dir or checkpoints_root())
+        if choices:
+            sampler = SAMPLERS.get(choices[0][1])
+            sampler.generate(np.zeros((1, sampler.latent_dim), np.float32),
+                             [0] if sampler.num_classes else None)
+        print(f"warm-up done in {time.perf_counter() - started:.1f} s", flush=True)
+    except Exception as exc:  # noqa: BLE001 — reported, and every handler reports its own failure too
+        print(f"warm-up failed ({type(exc).__name__}: {exc}); the app still serves", flush=True)
+
+
+# == layout and wiring ===================================================================================
+def build_demo(registry: SessionRegistry | None = None, checkpoints_dir=None) -> gr.Blocks:
+    ui = PlaygroundUI(registry or SessionRegistry.from_env(), checkpoints_dir or checkpoints_root())
+    gr.set_static_paths([PLOTLY_JS])          # just this one file, for the live charts
+    with gr.Blocks(title="GAN Playground", analytics_enabled=False) as demo:
+        gr.Markdown("# GAN Playground\nTrain a GAN in your browser tab and watch it learn; then explore its "
+                    "latent space.")
+        with gr.Tabs():
+            with gr.Tab("Train", id="train", elem_id="train-tab") as train_tab:
+                train = _train_tab(ui)
+            with gr.Tab("Explore", id="explore", elem_id="explore-tab") as explore_tab:
+                explore = _explore_tab(ui)
+        quick = dict(concurrency_limit=None, show_progress="hidden", api_visibility="private")
+        train_tab.select(ui.show_train_tab, None, train["run_outputs"], **quick)
+        explore_tab.select(ui.show_explore_tab, None, train["run_outputs"][-1], **quick)
+        lists = [train["checkpoint_list"], explore["source"]]
+        train["save_button"].click(ui.save, train["run_name"], [train["download"], *lists], api_name="save",
+                                   concurrency_limit=2, concurrency_id="disk")
+        explore["refresh_button"].click(ui.checkpoint_dropdowns, None, lists, concurrency_limit=None,
+                                        api_visibility="private")
+        demo.load(ui.page_load, None, [*lists, *explore["refresh_outputs"]], concurrency_limit=None,
+                  api_visibility="private")
+        demo.unload(ui.unload)
+        gr.api(ui.run_status, api_name="run_status", concurrency_limit=None)
+    return demo
+
+
+def _live_plot(elem_id, value="", visible=True):
+    """A plotly chart that updates in place (see LIVE_PLOT_JS); its value is the figure's JSON."""
+    return gr.HTML(value, html_template='<div class="live-plot"></div>', js_on_load=LIVE_PLOT_JS, elem_id=elem_id,
+                   head=f'<script src="gradio_api/file={PLOTLY_JS}"></script>', visible=visible, min_height=380)
+
+
+def _picture(elem_id, visible=True, min_height=None):
+    """An image shown from inline HTML (see _inline_image)."""
+    return gr.HTML("", js_on_load=None, elem_id=elem_id, visible=visible, min_height=min_height)
+
+
+def _number(label, value, elem_id, precision=None, step=1, info=None):
+    return gr.Number(value=value, label=label, precision=precision, step=step, elem_id=elem_id, info=info)
+
+
+def _train_tab(ui):
+    c = default_config("ring")
+    with gr.Row():
+        with gr.Column(scale=1, min_width=300):
+            dataset = gr.Dropdown(DATASETS, value="ring", label="dataset", elem_id="dataset")
+            points_text = gr.Textbox(EXAMPLE_POINTS, lines=6, label="points: one 'x, y' per line (8 or more)",
+                                     visible=False, elem_id="points")
+            upload = gr.File(label="images: .zip (class sub-folders give labels) or .npz", file_types=[".zip", ".npz"],
+                             visible=False, elem_id="upload")
+            loss = gr.Dropdown(list(LOSSES), value=c.loss, label="loss", elem_id="loss")
+            with gr.Row():
+                width = _number("width (model size)", c.width, "width", precision=0, step=8)
+                latent_dim = _number("latent_dim", c.latent_dim, "latent-dim", precision=0)
+                batch_size = _number("batch_size", c.batch_size, "batch-size", precision=0, step=16)
+            with gr.Row():
+                lr_g = _number("lr_g (generator)", c.lr_g, "lr-g", step=1e-4, info="editable while training")
+                lr_d = _number("lr_d (discriminator)", c.lr_d, "lr-d", step=1e-4, info="editable while training")
+                d_steps = _number("d_steps", c.d_steps, "d-steps", precision=0, info="D updates per G update")
+            with gr.Row():
+                seed = _number("seed", c.seed, "seed", precision=0)
+                ema = _number("ema (0 = off)", c.ema, "ema", step=0.001)
+            with gr.Row():
+                augment = gr.Checkbox(c.augment, label="augment (images)", elem_id="augment")
+                conditional = gr.Radio(["auto", "on", "off"], value="auto", label="conditional", elem_id="conditional")
+        with gr.Column(scale=2):
+            with gr.Row():
+                train_button = gr.Button("Train", variant="primary", elem_id="train-button")
+                pause_button = gr.Button("Pause", elem_id="pause-button")
+                resume_button = gr.Button("Resume", elem_id="resume-button")
+                stop_button = gr.Button("Stop", elem_id="stop-button")
+                reset_button = gr.Button("Reset (discard run)", variant="stop", elem_id="reset-button")
+            with gr.Row():
+                step_which = gr.Radio([("D and G", "both"), ("D only", "d"), ("G only", "g")], value="both",
+                                      label="step", elem_id="step-which", scale=2)
+                step_n = _number("steps", 1, "step-n", precision=0)
+                step_button = gr.Button("Step", elem_id="step-button")
+            status = gr.Markdown(status_line(None), elem_id="status")
+            warnings = gr.Markdown("", elem_id="warnings")
+            loss_plot = _live_plot("loss-plot", plots.loss_figure(_empty_snapshot()).to_json())
+            toy_plot = _live_plot("toy-plot", visible=False)
+            toy_note = gr.Markdown(TOY_NOTE, visible=False, elem_id="toy-note")
+            samples = gr.Image(label="samples from fixed noise", type="pil", format="png", image_mode=None,
+                               interactive=False, visible=False, elem_id="samples")
+            metrics = gr.Markdown("", elem_id="metrics")
+            with gr.Accordion("Save / load a run", open=False, elem_id="save-load"):
+                with gr.Row():
+                    run_name = gr.Textbox(label="name", placeholder="my-ring-run", elem_id="run-name")
+                    save_button = gr.Button("Save run", elem_id="save-button")
+                download = gr.File(label="download run (.zip)", interactive=False, elem_id="download")
+                with gr.Row():
+                    checkpoint_list = gr.Dropdown([], label="checkpoint", elem_id="checkpoint-list", scale=3,
+                                                  allow_custom_value=True)
+                    load_button = gr.Button("Load", elem_id="load-button")
+                with gr.Row():
+                    run_zip = gr.File(label="or upload a run .zip", file_types=[".zip"], elem_id="run-zip")
+                    load_zip_button = gr.Button("Load uploaded run", elem_id="load-zip-button")
+    timer = gr.Timer(0.5, active=False)
+
+    settings = [dataset, loss, width, latent_dim, batch_size, lr_g, lr_d, d_steps, seed, ema, augment, conditional,
+                points_text, upload]
+    run_outputs = [status, warnings, loss_plot, samples, toy_plot, toy_note, metrics, timer]
+    setting_outputs = [dataset, loss, width, latent_dim, batch_size, lr_g, lr_d, d_steps, seed, ema, augment,
+                       conditional]
+    quick = dict(concurrency_limit=None, show_progress="hidden")
+    dataset.input(ui.defaults_for, dataset, setting_outputs[1:] + [points_text, upload], **quick,
+                  api_visibility="private")
+    train_button.click(ui.train, settings, run_outputs, api_name="train", concurrency_limit=4)
+    for button, action in ((pause_button, ui.pause), (resume_button, ui.resume), (stop_button, ui.stop)):
+        button.click(action, None, run_outputs, api_name=action.__name__, concurrency_limit=8,
+                     concurrency_id="controls")
+    step_button.click(ui.step, [step_which, step_n, *settings], run_outputs, api_name="step", concurrency_limit=2)
+    reset_button.click(ui.reset, settings, run_outputs, api_name="reset", concurrency_limit=8,
+                       concurrency_id="controls")
+    timer.tick(ui.tick, None, run_outputs, **quick, api_visibility="private")
+    hyper = [lr_g, lr_d, d_steps]
+    lr_g.submit(ui.set_hyperparams, hyper, None, **quick, api_name="set_hyperparams")
+    for event in (lr_d.submit, d_steps.submit, lr_g.blur, lr_d.blur, d_steps.blur):
+        event(ui.set_hyperparams, hyper, None, **quick, api_visibility="private")
+    load_outputs = setting_outputs + run_outputs
+    load_button.click(ui.load_checkpoint, checkpoint_list, load_outputs, api_name="load", concurrency_limit=2,
+                      concurrency_id="disk")
+    load_zip_button.click(ui.load_upload, run_zip, load_outputs, api_name="load_zip", concurrency_limit=2,
+                          concurrency_id="disk")
+    return dict(checkpoint_list=checkpoint_list, save_button=save_button, run_name=run_name, download=download,
+                run_outputs=run_outputs)
+
+
+def _explore_tab(ui):
+    gr.Markdown("Pick a model, then drag the sliders: every change regenerates the sample at once. "
+                "*PCA directions* (GANSpace) move along the directions that change the output most.")
+    with gr.Row():
+        # allow_custom_value: the list is filled per page load; _checked_checkpoint is the real guard.
+        source = gr.Dropdown([("this session's run", LIVE)], value=LIVE, label="model", elem_id="explore-source",
+                             scale=3, allow_custom_value=True)
+        refresh_button = gr.Button("refresh list", elem_id="refresh-sources", scale=0, min_width=100)
+        mode = gr.Radio([("first latent dimensions", "raw"), ("PCA directions", "pca")], value="raw",
+                        label="sliders move", elem_id="explore-mode", scale=2)
+    with gr.Row():
+        with gr.Column(scale=1, min_width=300):
+            with gr.Row():
+                seed = _number("seed", 0, "explore-seed", precision=0)
+                random_button = gr.Button("random seed", elem_id="random-seed", min_width=80)
+            psi = gr.Slider(0.05, 1.0, value=1.0, step=0.05, label="truncation ψ (1 = none)", elem_id="psi")
+            label = gr.Dropdown([], value=None, label="class", visible=False, elem_id="explore-class",
+                                allow_custom_value=True)
+            sliders = [gr.Slider(-4, 4, value=0.0, step=0.05, label=f"z[{i}]", elem_id=f"z-slider-{i}")
+                       for i in range(SLIDERS)]
+            directions_button = gr.Button("Recompute PCA directions (the live model keeps changing)",
+                                          size="sm", elem_id="recompute-directions")
+        with gr.Column(scale=1):
+            image = _picture("explore-image", min_height=240)
+            plot = _live_plot("explore-plot", visible=False)
+            info = gr.Markdown("", elem_id="explore-info")
+    with gr.Accordion("Interpolate between two seeds", open=True, elem_id="interpolation"):
+        with gr.Row():
+            seed_a = _number("from seed", 0, "seed-a", precision=0)
+            seed_b = _number("to seed", 1, "seed-b", precision=0)
+            how = gr.Radio([("spherical (slerp)", "spherical"), ("linear", "linear")], value="spherical",
+                           label="path", elem_id="interp-mode")
+            frames = gr.Slider(2, 32, value=12, step=1, label="frames", elem_id="interp-frames")
+            interp_button = gr.Button("Interpolate", variant="primary", elem_id="interp-button")
+        strip = gr.Image(label="frames", type="pil", format="png", image_mode=None, interactive=False,
+                         visible=False, elem_id="interp-strip")
+        with gr.Row():
+            with gr.Column():
+                frame = gr.Slider(0, 11, value=0, step=1, label="scrub frame", elem_id="interp-frame")
+                gif = gr.File(label="GIF", interactive=False, visible=False, elem_id="interp-gif")
+            frame_image = _picture("interp-frame-image", visible=False)
+            frame_plot = _live_plot("interp-plot", visible=False)
+
+    inputs = [source, mode, seed, psi, label, *sliders]
+    refresh_outputs = [*sliders, label, image, plot, info]
+    fast = dict(trigger_mode="always_last", show_progress="hidden", concurrency_limit=None)
+    psi.input(ui.explore_render, inputs, [image, plot], **fast, api_name="explore_render")
+    for slider in sliders:
+        slider.input(ui.explore_render, inputs, [image, plot], **fast, api_visibility="private")
+    source.input(ui.explore_refresh, inputs, refresh_outputs, **fast, api_name="explore_refresh")
+    for event in (mode.input, seed.input, label.input):
+        event(ui.explore_refresh, inputs, refresh_outputs, **fast, api_visibility="private")
+    random_button.click(ui.random_seed, inputs, [seed, *refresh_outputs], **fast, api_visibility="private")
+    directions_button.click(ui.recompute_directions, inputs, refresh_outputs, concurrency_limit=2,
+                            api_visibility="private")
+    interp_button.click(ui.interpolate, [source, seed_a, seed_b, how, frames, psi, label],
+                        [strip, gif, frame, frame_image, frame_plot], api_name="interpolate", concurrency_limit=4)
+    frame.input(ui.scrub, frame, [frame_image, frame_plot], **fast, api_name="scrub")
+    return dict(source=source, refresh_button=refresh_button, refresh_outputs=refresh_outputs)

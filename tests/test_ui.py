@@ -1,0 +1,220 @@
+"""The app's API for real: a Gradio server on 127.0.0.1, gradio_client sessions, tiny real trainings.
+
+Timer ticks do not fire under gradio_client, so progress is read from the /run_status endpoint.
+"""
+import base64
+import io
+import json
+import re
+import socket
+import time
+
+import numpy as np
+import pytest
+from gradio_client import Client, handle_file
+from gradio_client.exceptions import AppError
+from PIL import Image
+
+from playground.session import SessionRegistry
+
+# dataset, loss, width, latent_dim, batch_size, lr_g, lr_d, d_steps, seed, ema, augment, conditional, points, upload
+TINY_RING = ["ring", "standard", 16, 4, 32, 1e-3, 1e-3, 1, 3, 0.0, False, "auto", "", None]
+SLIDERS = [0.0] * 6
+
+
+def tiny_checkpoints(root):
+    """A conditional digits run and a ring run, a few steps each, saved like the CLI saves them."""
+    from playground.checkpoints import save_run
+    from playground.config import default_config
+    from playground.engine import Run
+
+    for name, config in (("digits", default_config("digits", width=8, latent_dim=8, seed=1)),
+                         ("ring", default_config("ring", width=16, latent_dim=4, batch_size=32, seed=2))):
+        run = Run.build(config)
+        for _ in range(2):
+            run.train()
+        run.refresh_sampler()
+        save_run(run, root / name)
+    return root
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(predicate, timeout=90.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    return None
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    from playground.ui import build_demo
+
+    # Gradio notices a closed session at its next heartbeat (default every 15 s); 1 s keeps the test short.
+    patcher = pytest.MonkeyPatch()
+    patcher.setenv("GRADIO_HEARTBEAT_INTERVAL", "1")
+    root = tiny_checkpoints(tmp_path_factory.mktemp("checkpoints"))
+    registry = SessionRegistry(max_trainings=1, max_train_seconds=None)
+    demo = build_demo(registry=registry, checkpoints_dir=root)
+    _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=free_port(), quiet=True)
+    yield dict(url=url, registry=registry, root=root)
+    for session in list(registry._sessions):
+        registry.close(session)
+    demo.close()
+    patcher.undo()
+
+
+@pytest.fixture
+def client(server):
+    c = Client(server["url"], verbose=False)
+    yield c
+    c.predict(api_name="/stop") if c.predict(api_name="/run_status")["status"] == "running" else None
+    c.close()
+
+
+def status(client):
+    return client.predict(api_name="/run_status")
+
+
+def test_train_pause_resume_stop(client):
+    client.predict(*TINY_RING, api_name="/train")
+    assert wait_for(lambda: status(client)["step"] >= 5), status(client)
+    paused = client.predict(api_name="/pause")
+    assert paused[0].startswith("**paused**")
+    frozen = status(client)["step"]
+    time.sleep(1.0)
+    assert status(client) == {**status(client), "status": "paused", "step": frozen}, "paused must not move"
+    client.predict(api_name="/resume")
+    assert wait_for(lambda: status(client)["step"] > frozen + 5)
+    stopped = client.predict(api_name="/stop")
+    assert stopped[0].startswith("**stopped**") and status(client)["status"] == "stopped"
+    with pytest.raises(AppError, match="Save it to keep it, or press Reset"):
+        client.predict(*TINY_RING, api_name="/train")
+
+
+@pytest.mark.parametrize("index, value, field", [(5, -1.0, "lr_g"), (4, 0, "batch_size"), (2, 1000, "width"),
+                                                 (7, 11, "d_steps"), (9, 1.5, "ema"), (8, -1, "seed")])
+def test_bad_settings_through_the_api_name_the_field(client, index, value, field):
+    settings = list(TINY_RING)
+    settings[index] = value
+    with pytest.raises(AppError, match=field):
+        client.predict(*settings, api_name="/train")
+    assert status(client)["status"] == "none", "a rejected setting must not start anything"
+
+
+def test_bad_points_name_the_line(client):
+    settings = list(TINY_RING)
+    settings[0], settings[12] = "points", "0, 0\n1, one\n"
+    with pytest.raises(AppError, match="line 2"):
+        client.predict(*settings, api_name="/train")
+
+
+def test_two_sessions_do_not_see_each_others_runs_and_share_the_cap(server, client):
+    other = Client(server["url"], verbose=False)
+    try:
+        client.predict(*TINY_RING, api_name="/train")
+        assert wait_for(lambda: status(client)["step"] > 0)
+        assert status(other) == {"status": "none", "step": 0}
+        with pytest.raises(AppError, match="no model yet"):
+            other.predict("live", "raw", 0, 1.0, None, *SLIDERS, api_name="/explore_render")
+        with pytest.raises(AppError, match="busy — 1 trainings are running, try again in a minute"):
+            other.predict(*TINY_RING, api_name="/train")
+        client.predict(api_name="/pause")
+        other.predict(*TINY_RING, api_name="/train")          # the slot is free again
+        assert wait_for(lambda: status(other)["step"] > 0)
+        assert status(client)["status"] == "paused"
+        other.predict(api_name="/stop")
+    finally:
+        other.close()
+
+
+def test_closing_the_session_stops_its_training(server):
+    registry, c = server["registry"], Client(server["url"], verbose=False)
+    c.predict(*TINY_RING, api_name="/train")
+    assert wait_for(lambda: status(c)["step"] > 0)
+    (trainer,) = [s.trainer for s in registry._sessions.values() if s.trainer and s.trainer.status == "running"]
+    c.close()                                       # ends the heartbeat: the server runs demo.unload
+    assert wait_for(lambda: trainer.status == "stopped", timeout=60)
+    assert registry.running_count() == 0
+
+
+def _pixels(picture):
+    """Pixels of an image file path, or of the inline <img src="data:image/png;base64,..."> the page shows."""
+    match = re.search(r'src="data:image/png;base64,([^"]+)"', picture)
+    source = io.BytesIO(base64.b64decode(match.group(1))) if match else picture
+    return np.asarray(Image.open(source), dtype=np.int16)
+
+
+def test_explore_sliders_render_a_new_image(server, client):
+    digits = str(server["root"] / "digits")
+    *sliders, classes, image, plot, info = client.predict(digits, "raw", 0, 1.0, None, *SLIDERS,
+                                                          api_name="/explore_refresh")
+    assert "10 classes" in info and classes["visible"] and image["visible"] and not plot["visible"]
+    start = [s["value"] for s in sliders]
+    assert start[0] != 0.0, "raw sliders start at the seed's own z values"
+    first, _ = client.predict(digits, "raw", 0, 1.0, 3, *start, api_name="/explore_render")
+    moved = [start[0] + 2.0] + start[1:]
+    second, _ = client.predict(digits, "raw", 0, 1.0, 3, *moved, api_name="/explore_render")
+    again, _ = client.predict(digits, "raw", 0, 1.0, 3, *moved, api_name="/explore_render")
+    assert _pixels(first).shape == (224, 224)
+    assert np.abs(_pixels(first) - _pixels(second)).sum() > 0, "moving a slider must change the image"
+    np.testing.assert_array_equal(_pixels(second), _pixels(again))   # same z, same image
+    *_, pca_info = client.predict(digits, "pca", 0, 1.0, 3, *SLIDERS, api_name="/explore_refresh")
+    assert "image generator" in pca_info
+
+
+def test_explore_2d_checkpoint_highlights_the_current_point(server, client):
+    ring = str(server["root"] / "ring")
+    *_, image, plot, info = client.predict(ring, "raw", 0, 1.0, None, *SLIDERS, api_name="/explore_refresh")
+    assert "2D generator" in info and plot["visible"] and not image["visible"]
+    names = [trace.get("name") for trace in json.loads(plot["value"])["data"]]
+    assert names == ["generated", "selected"]
+
+
+def test_explore_refuses_paths_that_are_not_listed(server, client):
+    for source in ("/etc", str(server["root"] / ".." / "digits"), str(server["root"])):
+        with pytest.raises(AppError, match="not one of the listed checkpoints"):
+            client.predict(source, "raw", 0, 1.0, None, *SLIDERS, api_name="/explore_render")
+
+
+def test_interpolation_gif_and_scrubbing(server, client):
+    digits = str(server["root"] / "digits")
+    strip, gif, frame, frame_image, _ = client.predict(digits, 0, 5, "spherical", 6, 1.0, 2,
+                                                       api_name="/interpolate")
+    with Image.open(gif["value"]) as animation:
+        assert animation.format == "GIF" and animation.n_frames >= 2 and animation.info.get("loop") == 0
+    assert Image.open(strip["value"]).size[0] > 5 * _pixels(frame_image["value"]).shape[1]
+    assert frame["maximum"] == 5
+    last, _ = client.predict(5, api_name="/scrub")
+    assert np.abs(_pixels(last) - _pixels(frame_image["value"])).sum() > 0
+    with pytest.raises(AppError, match="linear"):
+        client.predict(digits, 0, 5, "wobbly", 6, 1.0, 2, api_name="/interpolate")
+
+
+def test_save_download_and_load_back(server, client):
+    run = client.predict("both", 3, *TINY_RING, api_name="/step")
+    assert "step 3" in run[0]
+    with pytest.raises(AppError, match="must not contain"):
+        client.predict("../oops", api_name="/save")
+    archive, checkpoint_list, _ = client.predict("api-run", api_name="/save")
+    assert archive.endswith("api-run.zip")
+    saved = str(server["root"] / "user" / "api-run")
+    assert saved in [value for _, value in checkpoint_list["choices"]]
+
+    client.predict("both", 2, *TINY_RING, api_name="/step")      # 2 unsaved steps now
+    with pytest.raises(AppError, match="2 unsaved steps"):
+        client.predict(saved, api_name="/load")
+    client.predict(*TINY_RING, api_name="/reset")
+    loaded = client.predict(handle_file(archive), api_name="/load_zip")
+    assert loaded[0] == "ring" and "step 3" in loaded[12]
+    assert status(client) == {**status(client), "status": "idle", "step": 3}
+    client.predict(*TINY_RING, api_name="/train")                 # continues the loaded run
+    assert wait_for(lambda: status(client)["step"] > 3)

@@ -3,7 +3,10 @@ wall-clock budget, plus the latencies the UI depends on. Timings live here, neve
 """
 from __future__ import annotations
 
+import argparse
 import json
+import os
+import subprocess
 import sys
 import time
 
@@ -19,13 +22,16 @@ def train_timed(config, seconds: float, checkpoints=(), n_eval: int = 1000, run=
     from playground.engine import Run
 
     run = run or Run.build(config)
-    run.train_chunk(10)                          # the first call traces the graph: not part of the budget
-    records, trained, steps = [], 0.0, 0
+    run.train_chunk(1)                           # the first call traces the graph: not part of the budget
+    records, trained, steps, chunk = [], 0.0, 0, 1
     for target in sorted(set([*checkpoints, seconds])):
         started = time.perf_counter()
         while trained + (time.perf_counter() - started) < target:
-            run.train_chunk(10)
-            steps += 10
+            begun = time.perf_counter()
+            run.train_chunk(chunk)
+            steps += chunk
+            # Size chunks to ~0.2 s so a slow recipe cannot overshoot its budget by a whole chunk.
+            chunk = max(1, min(20, int(0.2 * chunk / max(time.perf_counter() - begun, 1e-6))))
         trained += time.perf_counter() - started
         run.refresh_sampler()
         values, _ = evaluate.quality(run.sampler, run.dataset, n_eval)
@@ -34,11 +40,30 @@ def train_timed(config, seconds: float, checkpoints=(), n_eval: int = 1000, run=
     return run, records
 
 
-def recipe_row(name, config, seconds, checkpoints=()):
-    run, records = train_timed(config, seconds, checkpoints)
+RECIPES = {"default": {}, "tf-dcgan-tutorial": TUTORIAL_RECIPE}
+# Each recipe runs in its own process with its own thread setting: ours uses one TF thread (our default); the
+# tutorial gets TensorFlow's stock setting (one thread per core), which is what its own code would run with.
+RECIPE_THREADS = {"default": None, "tf-dcgan-tutorial": str(os.cpu_count() or 2)}
+
+
+def recipe_row(name, seconds, checkpoints=()):
+    """Run one recipe in a child process (`python -m playground.bench --recipe NAME`) and return its row."""
+    env = dict(os.environ)
+    if RECIPE_THREADS[name] is not None:
+        env["TF_NUM_INTRAOP_THREADS"] = env["TF_NUM_INTEROP_THREADS"] = RECIPE_THREADS[name]
+    command = [sys.executable, "-m", "playground.bench", "--recipe", name, "--seconds", str(seconds),
+               "--checkpoints", ",".join(str(c) for c in checkpoints)]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"bench recipe {name} failed:\n{done.stderr[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _recipe_main(name, seconds, checkpoints):
+    _, records = train_timed(default_config("digits", **RECIPES[name]), seconds, checkpoints)
     final = records[-1]
-    return run, {"recipe": name, "images_per_sec": final["images"] / final["seconds"],
-                 "steps_per_sec": final["steps"] / final["seconds"], "at": records}
+    print(json.dumps({"recipe": name, "images_per_sec": final["images"] / final["seconds"],
+                      "steps_per_sec": final["steps"] / final["seconds"], "at": records}))
 
 
 def latency(fn, repeats=50):
@@ -83,15 +108,18 @@ def publisher_overhead(config, seconds):
 
 
 def run_bench(seconds: float = 60.0, as_json: bool = False) -> int:
+    from playground.engine import Run
+
     checkpoints = [t for t in (15.0, 30.0) if t < seconds]
-    ours_run, ours = recipe_row("default", default_config("digits"), seconds, checkpoints)
-    _, tutorial = recipe_row("tf-dcgan-tutorial", default_config("digits", **TUTORIAL_RECIPE), seconds, checkpoints)
+    ours = recipe_row("default", seconds, checkpoints)
+    tutorial = recipe_row("tf-dcgan-tutorial", seconds, checkpoints)
+    ui_run = Run.build(default_config("digits"))
     result = {
         "seconds": seconds, "default": ours, "tutorial": tutorial,
         "images_per_sec_ratio": ours["images_per_sec"] / tutorial["images_per_sec"],
         "steps_per_sec_ratio": ours["steps_per_sec"] / tutorial["steps_per_sec"],
         "fcd_ratio_tutorial_over_default": tutorial["at"][-1]["fcd"] / ours["at"][-1]["fcd"],
-        "ui": ui_latencies(ours_run),
+        "ui": ui_latencies(ui_run),
         "publisher": publisher_overhead(default_config("digits"), min(seconds, 20.0)),
     }
     print(json.dumps(result, indent=2) if as_json else render_table(result))
@@ -117,4 +145,9 @@ def render_table(result) -> str:
 
 
 if __name__ == "__main__":
-    sys.exit(run_bench())
+    parser = argparse.ArgumentParser(description="one bench recipe in its own process (used by run_bench)")
+    parser.add_argument("--recipe", choices=sorted(RECIPES), required=True)
+    parser.add_argument("--seconds", type=float, required=True)
+    parser.add_argument("--checkpoints", default="")
+    args = parser.parse_args()
+    _recipe_main(args.recipe, args.seconds, [float(c) for c in args.checkpoints.split(",") if c])

@@ -1,5 +1,5 @@
-"""`python app.py` as Spaces runs it: a subprocess on a free port (GRADIO_SERVER_PORT), no network, with a
-checkpoint the CLI just made; the page must answer and the Explore tab must render that checkpoint."""
+"""`python app.py` as Spaces runs it: a subprocess on a free port (GRADIO_SERVER_PORT), no network; the page
+must answer and the Explore tab must render the bundled checkpoints (checkpoints/digits, checkpoints/ring)."""
 import os
 import pathlib
 import socket
@@ -33,18 +33,11 @@ def test_app_module_does_not_import_tensorflow():
 
 
 @pytest.fixture(scope="module")
-def checkpoints_dir(tmp_path_factory):
-    root = tmp_path_factory.mktemp("bundled")
-    made = run_python(["-m", "playground", "train", "--dataset", "ring", "--steps", "20", "--out", str(root / "ring")])
-    assert made.returncode == 0, made.stderr[-2000:]
-    return root
-
-
-@pytest.fixture(scope="module")
-def app(checkpoints_dir, tmp_path_factory):
+def app(tmp_path_factory):
     port = free_port()
     env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_SERVER_NAME": "127.0.0.1",
-           "GAN_CHECKPOINTS_DIR": str(checkpoints_dir), "GRADIO_ANALYTICS_ENABLED": "False"}
+           "GRADIO_ANALYTICS_ENABLED": "False"}
+    env.pop("GAN_CHECKPOINTS_DIR", None)     # the default: the repository's checkpoints/
     log = open(tmp_path_factory.mktemp("log") / "app.log", "w+")
     started = time.monotonic()
     process = subprocess.Popen([sys.executable, "app.py"], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -79,16 +72,19 @@ def test_page_answers_on_the_configured_port(app):
         assert "GAN Playground" in response.read().decode("utf-8", "replace")
 
 
-def test_explore_renders_the_bundled_checkpoint(app, checkpoints_dir):
+def test_explore_renders_the_bundled_checkpoints(app):
     from gradio_client import Client
 
     client = Client(app, verbose=False)
     try:
-        ring = str(checkpoints_dir / "ring")
-        *sliders, classes, image, plot, info = client.predict(ring, "raw", 0, 1.0, None, *[0.0] * 6,
+        digits = str(REPO / "checkpoints" / "digits")
+        *sliders, classes, image, plot, info = client.predict(digits, "raw", 0, 1.0, None, *[0.0] * 6,
                                                               api_name="/explore_refresh")
+        assert "image generator" in info and image["visible"] and 'src="data:image/png;base64,' in image["value"]
+        assert classes["visible"] and len(classes["choices"]) == 10, "the digits demo is conditional"
+        assert sum(s["visible"] for s in sliders) == 6
+        ring = str(REPO / "checkpoints" / "ring")
+        *_, image, plot, info = client.predict(ring, "raw", 0, 1.0, None, *[0.0] * 6, api_name="/explore_refresh")
         assert "2D generator" in info and plot["visible"] and not image["visible"]
-        assert not classes["visible"], "an unconditional ring model has no class picker"
-        assert sum(s["visible"] for s in sliders) >= 1
     finally:
         client.close()

@@ -5,7 +5,9 @@ Timer ticks do not fire under gradio_client, so progress is read from the /run_s
 import base64
 import io
 import json
+import pathlib
 import re
+import shutil
 import socket
 import time
 
@@ -20,22 +22,19 @@ from playground.session import SessionRegistry
 # dataset, loss, width, latent_dim, batch_size, lr_g, lr_d, d_steps, seed, ema, augment, conditional, points, upload
 TINY_RING = ["ring", "standard", 16, 4, 32, 1e-3, 1e-3, 1, 3, 0.0, False, "auto", "", None]
 SLIDERS = [0.0] * 6
+BUNDLED = pathlib.Path(__file__).resolve().parents[1] / "checkpoints"
 
 
-def tiny_checkpoints(root):
-    """A conditional digits run and a ring run, a few steps each, saved like the CLI saves them."""
-    from playground.checkpoints import save_run
-    from playground.config import default_config
-    from playground.engine import Run
-
-    for name, config in (("digits", default_config("digits", width=8, latent_dim=8, seed=1)),
-                         ("ring", default_config("ring", width=16, latent_dim=4, batch_size=32, seed=2))):
-        run = Run.build(config)
-        for _ in range(2):
-            run.train()
-        run.refresh_sampler()
-        save_run(run, root / name)
-    return root
+def prepared_checkpoints(tmp_path_factory, _made={}):
+    """Copies of the bundled demo checkpoints (digits, ring) in a temp folder, so runs the tests save land
+    there, not in the repository. Made once per test run and shared with test_ui_e2e."""
+    if "root" not in _made:
+        root = tmp_path_factory.mktemp("checkpoints")
+        for name in ("digits", "ring"):
+            assert (BUNDLED / name / "meta.json").is_file(), f"bundled checkpoint checkpoints/{name} is missing"
+            shutil.copytree(BUNDLED / name, root / name)
+        _made["root"] = root
+    return _made["root"]
 
 
 def free_port():
@@ -61,7 +60,7 @@ def server(tmp_path_factory):
     # Gradio notices a closed session at its next heartbeat (default every 15 s); 1 s keeps the test short.
     patcher = pytest.MonkeyPatch()
     patcher.setenv("GRADIO_HEARTBEAT_INTERVAL", "1")
-    root = tiny_checkpoints(tmp_path_factory.mktemp("checkpoints"))
+    root = prepared_checkpoints(tmp_path_factory)
     registry = SessionRegistry(max_trainings=1, max_train_seconds=None)
     demo = build_demo(registry=registry, checkpoints_dir=root)
     _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=free_port(), quiet=True)

@@ -11,11 +11,11 @@ import json
 import os
 import pathlib
 import re
-import socket
 
 import pytest
 
 from playground.session import SessionRegistry
+from test_ui import free_port, prepared_checkpoints   # tests/ is on sys.path (pytest's default import mode)
 
 ARTIFACTS = pathlib.Path(__file__).resolve().parent / "artifacts"
 CHROMIUM = "/usr/bin/chromium"
@@ -55,33 +55,11 @@ LOSS_PLOT_JS = """() => {
 }"""
 
 
-def tiny_checkpoints(root):
-    """A conditional digits run and a ring run, a few steps each, saved like the CLI saves them."""
-    from playground.checkpoints import save_run
-    from playground.config import default_config
-    from playground.engine import Run
-
-    for name, config in (("digits", default_config("digits", width=8, latent_dim=8, seed=1)),
-                         ("ring", default_config("ring", width=16, latent_dim=4, batch_size=32, seed=2))):
-        run = Run.build(config)
-        for _ in range(2):
-            run.train()
-        run.refresh_sampler()
-        save_run(run, root / name)
-    return root
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory):
     from playground.ui import build_demo
 
-    root = tiny_checkpoints(tmp_path_factory.mktemp("checkpoints"))
+    root = prepared_checkpoints(tmp_path_factory)
     registry = SessionRegistry(max_trainings=2, max_train_seconds=None)
     demo = build_demo(registry=registry, checkpoints_dir=root)
     _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=free_port(), quiet=True)

@@ -15,7 +15,7 @@ import numpy as np
 import plotly
 
 from playground import latent, plots
-from playground.config import LOSSES, ConfigError, default_config
+from playground.config import LOSSES, default_config
 from playground.session import (SamplerCache, SessionError, SessionRegistry, checkpoint_choices,
                                 checkpoints_root, parse_points, save_session_run, unpack_run_zip,
                                 user_checkpoints_root, zip_run)
@@ -48,11 +48,13 @@ const draw = () => {
 watch('value', draw);
 draw();
 """
-USER_ERRORS = (ConfigError, SessionError, ValueError, RuntimeError, OSError)   # all carry a readable message
+USER_ERRORS = (ValueError, RuntimeError, OSError)   # the project's errors are these; all carry a message
 
 
 def _user_error(exc: Exception) -> gr.Error:
-    return gr.Error(str(exc) or type(exc).__name__, print_exception=False)
+    """Show the message to the user; anything not raised on purpose by the project also goes to the log."""
+    expected = type(exc).__module__.startswith("playground.")
+    return gr.Error(str(exc) or type(exc).__name__, print_exception=not expected)
 
 
 def _session(ui, request):
@@ -95,7 +97,8 @@ class PlaygroundUI:
             note = self.registry.start(request.session_hash, config, points)
         except USER_ERRORS as exc:
             raise _user_error(exc)
-        gr.Info(note)
+        if note != "Training started.":          # the status line says that much; other notes are news
+            gr.Info(note)
         return self.render_run(request, force=True)
 
     def control(self, action, request: gr.Request):
@@ -212,9 +215,10 @@ class PlaygroundUI:
         if trainer is None:
             return {"status": "none", "step": 0}
         s = trainer.snapshot()
+        config = trainer.config          # the live one: set_hyperparams changes it before the next snapshot
         return {"status": s.status, "step": s.step, "steps_per_sec": s.steps_per_sec, "elapsed": s.wall_time,
                 "warnings": list(s.warnings), "error": s.error, "metrics": dict(s.metrics),
-                "dataset": None if s.config is None else s.config.dataset}
+                "dataset": config.dataset, "lr_g": config.lr_g, "lr_d": config.lr_d, "d_steps": config.d_steps}
 
     # -- save / load -----------------------------------------------------------------------------------
     def save(self, request: gr.Request, name):
@@ -471,7 +475,7 @@ def _whole(name, value) -> int:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ValueError(f"{name} must be a whole number, got {value!r}")
+        raise SessionError(f"{name} must be a whole number, got {value!r}")
     return int(value)
 
 
@@ -480,7 +484,7 @@ def _label(sampler, label):
         return None
     label = 0 if label is None else _whole("class", label)
     if not 0 <= label < sampler.num_classes:
-        raise ValueError(f"class must be between 0 and {sampler.num_classes - 1}, got {label}")
+        raise SessionError(f"class must be between 0 and {sampler.num_classes - 1}, got {label}")
     return label
 
 

@@ -89,6 +89,10 @@ def test_train_pause_resume_stop(client):
     paused = client.predict(api_name="/pause")
     assert paused[0].startswith("**paused**")
     frozen = status(client)["step"]
+    with pytest.raises(AppError, match="lr_d must be between"):            # live edits are validated too
+        client.predict(1e-3, -5.0, 1, api_name="/set_hyperparams")
+    client.predict(5e-4, 4e-4, 2, api_name="/set_hyperparams")
+    assert (status(client)["lr_g"], status(client)["lr_d"], status(client)["d_steps"]) == (5e-4, 4e-4, 2)
     time.sleep(1.0)
     assert status(client) == {**status(client), "status": "paused", "step": frozen}, "paused must not move"
     client.predict(api_name="/resume")
@@ -217,3 +221,15 @@ def test_save_download_and_load_back(server, client):
     assert status(client) == {**status(client), "status": "idle", "step": 3}
     client.predict(*TINY_RING, api_name="/train")                 # continues the loaded run
     assert wait_for(lambda: status(client)["step"] > 3)
+
+
+def test_uploaded_images_train(client, tmp_path):
+    settings = ["upload", "standard", 8, 8, 16, 2e-3, 2e-3, 1, 0, 0.0, False, "auto", "", None]
+    with pytest.raises(AppError, match="choose a .zip of images or an .npz file"):
+        client.predict(*settings, api_name="/train")
+    pictures = np.random.default_rng(0).integers(0, 256, size=(32, 28, 28), dtype=np.uint8)
+    np.savez(tmp_path / "mine.npz", images=pictures)
+    settings[-1] = handle_file(str(tmp_path / "mine.npz"))
+    run = client.predict("both", 1, *settings, api_name="/step")
+    assert "step 1" in run[0] and status(client)["dataset"].endswith("mine.npz")
+    assert run[3]["visible"], "image datasets show the sample grid"

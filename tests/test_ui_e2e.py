@@ -120,6 +120,8 @@ def test_train_watch_zoom_pause(page):
     assert refreshed["lastStep"] > first_plot["lastStep"], "the loss curves must advance"
     assert status_step(page) > first_step, "the step counter must advance"
     assert page.is_visible("#toy-plot") and page.is_visible("#toy-note")
+    page.dblclick("#loss-plot .nsewdrag")              # plotly's own "zoom back out"
+    wait_until(page, f"() => ({LOSS_PLOT_JS})().autorange === true")
 
     page.click("#pause-button")
     wait_until(page, "() => document.querySelector('#status').innerText.startsWith('paused')")
@@ -144,6 +146,9 @@ def test_explore_slider_changes_the_image_and_latency_while_training(page):
 
     latencies = [page.evaluate(MOVE_SLIDER_JS, [f"z-slider-{i % 3}", str(-3 + 0.15 * i)])
                  for i in range(LATENCY_MOVES)]
+    page.click("#interp-button")
+    page.wait_for_selector("#interp-strip img")
+    page.wait_for_selector("#interp-gif a")
     page.screenshot(path=str(ARTIFACTS / "explore_tab.png"), full_page=True)
     ordered = sorted(latencies)
     report = {"moves": len(ordered), "median_ms": round(ordered[len(ordered) // 2], 1),

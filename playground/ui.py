@@ -139,9 +139,7 @@ class PlaygroundUI:
     def step(self, request: gr.Request, which, n, *settings):
         try:
             config, points = self.settings_to_config(*settings)
-            if isinstance(n, float) and n.is_integer():
-                n = int(n)
-            self.registry.step(request.session_hash, config, points, n, which)
+            self.registry.step(request.session_hash, config, points, _whole("steps", n), which)
         except USER_ERRORS as exc:
             raise _user_error(exc)
         return self.render_run(request, force=True)
@@ -185,7 +183,7 @@ class PlaygroundUI:
         self._toast_news(session, snapshot, live_status, force)
         toy = snapshot.toy is not None
         samples = gr.update(visible=False) if toy or snapshot.samples is None else gr.update(
-            value=_sample_grid(snapshot), visible=True)
+            value=_inline_image(_sample_grid(snapshot), "samples from fixed noise"), visible=True)
         toy_plot = gr.update(value=plots.toy_figure(_thinned(snapshot.toy)).to_json(), visible=True) if toy else (
             gr.update(visible=False))
         return (status_line(snapshot, live_status), warnings_markdown(snapshot),
@@ -312,7 +310,7 @@ class PlaygroundUI:
             z = latent.z_from_sliders(base, list(values)[:len(directions)], directions)
         else:
             z = latent.z_from_sliders(base, list(values)[:min(SLIDERS, sampler.latent_dim)])
-        return latent.truncate(z, float(psi))
+        return latent.truncate(z, psi)
 
     def explore_render(self, request: gr.Request, source, mode, seed, psi, label, *values):
         """The fast path behind every slider: one sample, drawn as an image or a highlighted 2D point."""
@@ -332,7 +330,7 @@ class PlaygroundUI:
         cache = _session(self, request).scratch
         key = (id(sampler), sampler.version, psi, label)
         if cache.get("cloud_key") != key:
-            z = latent.truncate(latent.z_from_seed(ANCHOR_SEED, sampler.latent_dim, 1000), float(psi))
+            z = latent.truncate(latent.z_from_seed(ANCHOR_SEED, sampler.latent_dim, 1000), psi)
             cache["cloud"], cache["cloud_key"] = sampler.generate(z, None if label is None else [label] * 1000), key
         return cache["cloud"]
 
@@ -389,9 +387,9 @@ class PlaygroundUI:
         try:
             sampler = self.explore_sampler(request, source)
             label = _label(sampler, label)
-            dim, n = sampler.latent_dim, _whole("frames", n_frames)
+            dim, n = sampler.latent_dim, _whole("frames", n_frames)     # the slider bounds it to 2..32
             z0, z1 = (latent.z_from_seed(_whole("seed", s), dim) for s in (seed_a, seed_b))
-            path = latent.truncate(latent.interpolation_path(z0, z1, n, how), float(psi))
+            path = latent.truncate(latent.interpolation_path(z0, z1, n, how), psi)
             outputs = sampler.generate(path, None if label is None else [label] * n)
         except USER_ERRORS as exc:
             raise _user_error(exc)
@@ -404,7 +402,8 @@ class PlaygroundUI:
         frames = [_big_image(frame[None], upscale=3) for frame in outputs]
         session.scratch["frames"] = ("image", frames, None)
         gif = plots.frames_to_gif(frames, session.temp_dir() / f"interpolation-{seed_a}-{seed_b}-{how}.gif")
-        return (gr.update(value=plots.frames_strip(frames), visible=True), gr.update(value=str(gif), visible=True),
+        strip = _inline_image(plots.frames_strip(frames), f"{n} frames, {how} path from seed {seed_a} to {seed_b}")
+        return (gr.update(value=strip, visible=True), gr.update(value=str(gif), visible=True),
                 gr.update(maximum=n - 1, value=0), gr.update(value=_inline_image(frames[0]), visible=True),
                 gr.update(visible=False))
 
@@ -461,14 +460,15 @@ def _path_figure(cloud, path, index):
                                title=f"Interpolation: frame {index} of {len(path) - 1}").to_json()
 
 
-def _inline_image(picture) -> str:
+def _inline_image(picture, caption: str = "") -> str:
     """The picture inside the event's reply (a data URI): no cache file to write and no second request to
     fetch it, which is most of a slider round trip once the server is busy training."""
     buffer = io.BytesIO()
     picture.save(buffer, format="PNG")
     data = base64.b64encode(buffer.getvalue()).decode("ascii")
-    return (f'<img src="data:image/png;base64,{data}" alt="generated sample" width="{picture.width}" '
-            f'height="{picture.height}" style="image-rendering: pixelated">')
+    image = (f'<img src="data:image/png;base64,{data}" alt="{caption or "generated sample"}" '
+             f'width="{picture.width}" height="{picture.height}" style="image-rendering: pixelated; max-width: 100%">')
+    return f'<figure style="margin: 0">{image}<figcaption>{caption}</figcaption></figure>' if caption else image
 
 
 def _whole(name, value) -> int:
@@ -510,7 +510,8 @@ def warm_up(checkpoints_dir=None) -> None:
 def build_demo(registry: SessionRegistry | None = None, checkpoints_dir=None) -> gr.Blocks:
     ui = PlaygroundUI(registry or SessionRegistry.from_env(), checkpoints_dir or checkpoints_root())
     gr.set_static_paths([PLOTLY_JS])          # just this one file, for the live charts
-    with gr.Blocks(title="GAN Playground", analytics_enabled=False) as demo:
+    # delete_cache: downloads (run zips, GIFs) live in Gradio's cache; drop those older than a day, hourly.
+    with gr.Blocks(title="GAN Playground", analytics_enabled=False, delete_cache=(3600, 86400)) as demo:
         gr.Markdown("# GAN Playground\nTrain a GAN in your browser tab and watch it learn; then explore its "
                     "latent space.")
         with gr.Tabs():
@@ -589,8 +590,7 @@ def _train_tab(ui):
             loss_plot = _live_plot("loss-plot", plots.loss_figure(_empty_snapshot()).to_json())
             toy_plot = _live_plot("toy-plot", visible=False)
             toy_note = gr.Markdown(TOY_NOTE, visible=False, elem_id="toy-note")
-            samples = gr.Image(label="samples from fixed noise", type="pil", format="png", image_mode=None,
-                               interactive=False, visible=False, elem_id="samples")
+            samples = _picture("samples", visible=False)
             metrics = gr.Markdown("", elem_id="metrics")
             with gr.Accordion("Save / load a run", open=False, elem_id="save-load"):
                 with gr.Row():
@@ -669,8 +669,7 @@ def _explore_tab(ui):
                            label="path", elem_id="interp-mode")
             frames = gr.Slider(2, 32, value=12, step=1, label="frames", elem_id="interp-frames")
             interp_button = gr.Button("Interpolate", variant="primary", elem_id="interp-button")
-        strip = gr.Image(label="frames", type="pil", format="png", image_mode=None, interactive=False,
-                         visible=False, elem_id="interp-strip")
+        strip = _picture("interp-strip", visible=False)
         with gr.Row():
             with gr.Column():
                 frame = gr.Slider(0, 11, value=0, step=1, label="scrub frame", elem_id="interp-frame")

@@ -10,7 +10,7 @@ from playground.trainer import Trainer, TrainerError
 TINY_TOY = dict(width=16, batch_size=32, latent_dim=4, seed=3)
 
 
-def wait_for(predicate, timeout=60.0):
+def wait_for(predicate, timeout=240.0):   # generous: building + tracing is slow on a busy 2-core box
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():

@@ -23,8 +23,9 @@ from playground.session import (SamplerCache, SessionError, SessionRegistry, che
 DATASETS = [("ring (2D)", "ring"), ("grid (2D)", "grid"), ("spiral (2D)", "spiral"), ("moons (2D)", "moons"),
             ("my points (2D)", "points"), ("digits (bundled MNIST subset)", "digits"), ("MNIST (download)", "mnist"),
             ("Fashion-MNIST (download)", "fashion"), ("upload (.zip of images / .npz)", "upload")]
-EXAMPLE_POINTS = "\n".join(f"{x:.2f}, {y:.2f}" for x, y in
-                           [(np.cos(a) * r, np.sin(a) * r) for r in (1.0, 2.0) for a in np.linspace(0, 6.0, 12)])
+_T = np.linspace(0, 2 * np.pi, 64, endpoint=False)     # a heart: editable starting points for "my points"
+EXAMPLE_POINTS = "\n".join(f"{x:.2f}, {y:.2f}" for x, y in zip(
+    np.sin(_T) ** 3 * 2, (13 * np.cos(_T) - 5 * np.cos(2 * _T) - 2 * np.cos(3 * _T) - np.cos(4 * _T)) / 8))
 LIVE = "live"
 SLIDERS = 6
 TOY_POINTS_SHOWN = 256      # of the 512 real / fake points in a snapshot (measured: ~40% less browser work)
@@ -324,7 +325,19 @@ class PlaygroundUI:
         if sampler.kind == "image":
             return _inline_image(_big_image(output)), gr.skip()
         cloud = self._cloud(request, sampler, psi, label)
-        return gr.skip(), plots.points_figure(cloud, highlight=output, title="Samples (red: the current z)").to_json()
+        return gr.skip(), plots.points_figure(cloud, real=self._real_points(request, source), highlight=output,
+                                              title="Samples (red: the current z)").to_json()
+
+    def _real_points(self, request, source):
+        """The training data behind a live 2D model, from its latest snapshot (checkpoints carry none)."""
+        trainer = self.registry.trainer(request.session_hash) if source == LIVE else None
+        toy = None if trainer is None else trainer.snapshot().toy
+        return None if toy is None else toy.real
+
+    def clear_interpolation(self, request: gr.Request):
+        """A new model makes the old interpolation meaningless: hide it rather than show stale frames."""
+        _session(self, request).scratch.pop("frames", None)
+        return (gr.update(visible=False),) * 4
 
     def _cloud(self, request, sampler, psi, label):
         cache = _session(self, request).scratch
@@ -684,6 +697,7 @@ def _explore_tab(ui):
     for slider in sliders:
         slider.input(ui.explore_render, inputs, [image, plot], **fast, api_visibility="private")
     source.input(ui.explore_refresh, inputs, refresh_outputs, **fast, api_name="explore_refresh")
+    source.input(ui.clear_interpolation, None, [strip, gif, frame_image, frame_plot], **fast, api_visibility="private")
     for event in (mode.input, seed.input, label.input):
         event(ui.explore_refresh, inputs, refresh_outputs, **fast, api_visibility="private")
     random_button.click(ui.random_seed, inputs, [seed, *refresh_outputs], **fast, api_visibility="private")

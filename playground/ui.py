@@ -296,13 +296,13 @@ class PlaygroundUI:
     def directions(self, request, source, sampler, label, refresh=False):
         """GANSpace-style directions, cached per session, source and class (recomputed on request)."""
         cache = _session(self, request).scratch.setdefault("directions", {})
-        key = (source, id(sampler), label)
-        if refresh or key not in cache:
+        key = (source, label)
+        if refresh or key not in cache or cache[key][0] is not sampler:   # a Reset makes a new sampler
             features = int(np.prod(sampler.output_shape))
             k = min(SLIDERS, sampler.latent_dim, features)
-            cache[key] = latent.pca_directions(sampler.generate, sampler.latent_dim, k, n_samples=max(
-                500, sampler.latent_dim + 1), labels=label)
-        return cache[key]
+            cache[key] = (sampler, latent.pca_directions(sampler.generate, sampler.latent_dim, k, n_samples=max(
+                500, sampler.latent_dim + 1), labels=label))
+        return cache[key][1]
 
     def explore_z(self, request, source, sampler, mode, seed, psi, label, values):
         base = latent.z_from_seed(_whole("seed", seed), sampler.latent_dim)
@@ -341,8 +341,9 @@ class PlaygroundUI:
 
     def _cloud(self, request, sampler, psi, label):
         cache = _session(self, request).scratch
-        key = (id(sampler), sampler.version, psi, label)
-        if cache.get("cloud_key") != key:
+        key = (sampler.version, psi, label)
+        if cache.get("cloud_key") != key or cache.get("cloud_sampler") is not sampler:
+            cache["cloud_sampler"] = sampler
             z = latent.truncate(latent.z_from_seed(ANCHOR_SEED, sampler.latent_dim, 1000), psi)
             cache["cloud"], cache["cloud_key"] = sampler.generate(z, None if label is None else [label] * 1000), key
         return cache["cloud"]

@@ -140,7 +140,7 @@ class SessionRegistry:
             if status in ("running", "paused"):
                 raise SessionError(f"training is already {status}; press Pause/Resume, or Stop and then Reset "
                                    "to start over")
-            if status == "stopped":
+            if status == "stopped" and session.unsaved_steps():
                 raise SessionError(f"this run stopped at step {trainer.snapshot().step}. Save it to keep it, or "
                                    "press Reset to discard it; then press Train")
             self._check_capacity()

@@ -89,6 +89,15 @@ def test_train_again_never_discards_a_run_silently(registry):
     assert registry.trainer("alice") is not trainer
 
 
+def test_train_after_a_saved_stop_starts_afresh(registry, tmp_path):
+    registry.step("alice", ring(), None, 2, "both")
+    registry.trainer("alice").stop()
+    save_session_run(registry.session("alice"), "kept", tmp_path)      # nothing unsaved: Train may start over
+    stopped = registry.trainer("alice")
+    registry.start("alice", ring())
+    assert registry.trainer("alice") is not stopped and registry.trainer("alice").status == "running"
+
+
 def test_a_failed_run_can_be_retrained_with_new_settings(registry):
     registry.start("alice", default_config("points", **TINY_TOY), points=np.zeros((10, 2)))
     trainer = registry.trainer("alice")

@@ -42,7 +42,8 @@ def _env_number(name: str, default: float, kind=float, environ=None) -> float:
     try:
         value = kind(text)
     except ValueError:
-        raise SessionError(f"environment variable {name}={text!r} must be a {kind.__name__}; unset it or fix it") from None
+        raise SessionError(f"environment variable {name}={text!r} must be a {kind.__name__}; "
+                           "unset it or fix it") from None
     if value <= 0:
         raise SessionError(f"environment variable {name}={text!r} must be positive")
     return value
@@ -150,7 +151,7 @@ class SessionRegistry:
                 session.saved_step = None
             trainer.start()
         if continuing:
-            return (f"Continuing the loaded run from step {trainer.snapshot().step} with its own settings "
+            return (f"Continuing this run from step {trainer.snapshot().step} with its own settings "
                     "(press Reset to train from scratch with the settings on the left).")
         return "Training started."
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))   # load_test.py sits beside this file
 
-from load_test import (DATASETS, call, slider_values, start_server, stop_server,  # noqa: E402
+from load_test import (DATASETS, call, log, slider_values, start_server, stop_server,  # noqa: E402
                        summary_ms, train_settings, wait_for)
 from playground.session import checkpoints_root  # noqa: E402  (numpy only; load_test put the repo on the path)
 
@@ -172,16 +172,20 @@ def check_cleanup(registry, stats) -> dict:
         return (not closed_ids & set(registry._sessions) and trainer_threads() == 0
                 and all(t.status in ("stopped", "error") for t in trainers))
 
-    wait_for(done, time.monotonic() + CLEANUP_TIMEOUT, pause=0.25)
+    started = time.monotonic()
+    wait_for(done, started + CLEANUP_TIMEOUT, pause=0.25)
+    waited = round(time.monotonic() - started, 1)
     left = sorted(closed_ids & set(registry._sessions))
     not_stopped = [t.status for t in trainers if t.status not in ("stopped", "error")]
     refs = [ref for _, refs, _ in stats.closed for ref in refs]
     for _, _, ts in stats.closed:
         ts.clear()                               # drop our own strong references before counting survivors
     del trainers
+    collect_started = time.monotonic()
     gc.collect()
     alive = sum(ref() is not None for ref in refs)
-    return {"sessions_closed": len(closed_ids), "sessions_left_in_registry": len(left),
+    log(f"cleanup checked after {waited} s (garbage collection took {time.monotonic() - collect_started:.1f} s)")
+    return {"sessions_closed": len(closed_ids), "waited_s": waited, "sessions_left_in_registry": len(left),
             "trainers_checked": len(refs), "trainers_not_stopped": len(not_stopped),
             "trainer_threads_alive": trainer_threads(), "trainers_alive_after_gc": alive,
             "ok": not left and not not_stopped and trainer_threads() == 0 and alive == 0}
@@ -203,6 +207,7 @@ def run_soak(seconds, interval, sessions, warmup_s, max_growth, cycle_seconds, p
     recorder = RssRecorder(interval, registry, stats)
     try:
         recorder.start()
+        log(f"soak running for {seconds:g} s with {sessions} visitors")
         deadline = time.monotonic() + seconds
         visitors = [threading.Thread(target=Visitor(i, url, registry, stats, deadline, seed + i, cycle_seconds, pause),
                                      name=f"visitor-{i}") for i in range(sessions)]
@@ -210,6 +215,7 @@ def run_soak(seconds, interval, sessions, warmup_s, max_growth, cycle_seconds, p
             v.start()
         for v in visitors:
             v.join(timeout=seconds + FIRST_STEP_TIMEOUT + 120)
+        log("visitors done")
         stats.errors += [f"{v.name} did not finish" for v in visitors if v.is_alive()]
         cleanup = check_cleanup(registry, stats)
         recorder.halt.set()

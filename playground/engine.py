@@ -17,8 +17,6 @@ from playground.snapshot import ToyView, frozen_array
 
 TOY_SAMPLES = 512      # points drawn in the 2D view
 TOY_GRID = 48          # heatmap resolution of the 2D view
-import os
-JIT = os.environ.get("GAN_JIT", "0") == "1"
 
 
 def resolve_config(config: TrainConfig, dataset: datasets.Dataset) -> TrainConfig:
@@ -47,7 +45,7 @@ class Run:
         self._train_step = tf.function(self.gan.train_step)
         self._d_step = tf.function(self.gan.d_step)
         self._g_step = tf.function(self.gan.g_step)
-        self._chunk = tf.function(self._chunk_eager, jit_compile=JIT)
+        self._chunk = tf.function(self._chunk_eager)
         self._toy_probe = tf.function(self._toy_probe_eager)
         self.sampler = Sampler(self.gan.sampling_generator(), self.config.latent_dim, self.num_classes,
                                dataset.kind, dataset.scale)

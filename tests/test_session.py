@@ -1,10 +1,10 @@
 """playground.session for real: tiny trainers in background threads, real checkpoints and zips on disk."""
 import pathlib
-import time
 import zipfile
 
 import numpy as np
 import pytest
+from conftest import wait_for
 
 from playground.config import default_config
 from playground.session import (BusyError, SamplerCache, SessionError, SessionRegistry, checkpoint_choices,
@@ -14,13 +14,6 @@ from playground.session import (BusyError, SamplerCache, SessionError, SessionRe
 TINY_TOY = dict(width=16, batch_size=32, latent_dim=4, seed=3)
 
 
-def wait_for(predicate, timeout=60.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 @pytest.fixture

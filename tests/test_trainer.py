@@ -3,6 +3,7 @@ import time
 
 import numpy as np
 import pytest
+from conftest import wait_for as wait_until
 
 from playground.config import default_config
 from playground.trainer import Trainer, TrainerError
@@ -10,13 +11,9 @@ from playground.trainer import Trainer, TrainerError
 TINY_TOY = dict(width=16, batch_size=32, latent_dim=4, seed=3)
 
 
-def wait_for(predicate, timeout=240.0):   # generous: building + tracing is slow on a busy 2-core box
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
+def wait_for(predicate):
+    # Generous: building and tracing a run is slow on a busy 2-core machine.
+    return wait_until(predicate, timeout=240.0)
 
 
 @pytest.fixture

@@ -324,9 +324,17 @@ class PlaygroundUI:
             raise _user_error(exc)
         if sampler.kind == "image":
             return _inline_image(_big_image(output)), gr.skip()
-        cloud = self._cloud(request, sampler, psi, label)
-        return gr.skip(), plots.points_figure(cloud, real=self._real_points(request, source), highlight=output,
-                                              title="Samples (red: the current z)").to_json()
+        return gr.skip(), plots.with_highlight(self._cloud_figure(request, source, sampler, psi, label), output)
+
+    def _cloud_figure(self, request, source, sampler, psi, label) -> dict:
+        """The slider's unchanging backdrop (sample cloud and real points), built once per model version."""
+        cache = _session(self, request).scratch
+        cloud, real = self._cloud(request, sampler, psi, label), self._real_points(request, source)
+        parts = cache.get("figure_parts")
+        if parts is None or parts[0] is not cloud or parts[1] is not real:
+            cache["figure"] = plots.points_base(cloud, real=real, title="Samples (red: the current z)")
+            cache["figure_parts"] = (cloud, real)
+        return cache["figure"]
 
     def _real_points(self, request, source):
         """The training data behind a live 2D model, from its latest snapshot (checkpoints carry none)."""

@@ -1,4 +1,6 @@
 """plots.py: loss curves, the 2D GAN view, image grids, GIFs and the metrics table."""
+import json
+
 import numpy as np
 import plotly.graph_objects as go
 import pytest
@@ -131,6 +133,19 @@ def test_points_figure_covers_all_points_with_equal_axes():
     assert figure.layout.yaxis.scaleanchor == "x" and figure.layout.uirevision == "points"
     only = plots.points_figure(points)
     assert [t.name for t in only.data] == ["generated"]
+
+
+def test_cached_base_with_highlight_matches_the_full_figure_and_grows_axes():
+    rng = np.random.default_rng(1)
+    points, real = rng.normal(size=(50, 2)), rng.normal(size=(80, 2))
+    base = plots.points_base(points, real=real, title="t")
+    inside = go.Figure(json.loads(plots.with_highlight(base, np.array([[0.1, -0.2]]))))
+    assert [t.name for t in inside.data] == ["real", "generated", "selected"]
+    assert list(inside.data[2].x) == pytest.approx([0.1]) and list(inside.data[2].y) == pytest.approx([-0.2])
+    assert list(inside.layout.xaxis.range) == base["layout"]["xaxis"]["range"]     # inside: axes unchanged
+    outside = go.Figure(json.loads(plots.with_highlight(base, np.array([[25.0, -30.0]]))))
+    assert outside.layout.xaxis.range[1] > 25.0 and outside.layout.yaxis.range[0] < -30.0
+    assert base["data"][-1]["name"] == "selected" and len(base["data"][-1]["x"]) == 0   # the cache is untouched
 
 
 def test_empty_figure_carries_its_message():

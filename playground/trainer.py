@@ -149,8 +149,9 @@ class Trainer:
     def _loop(self):
         try:
             with self._lock:
-                self._ensure_run()
+                run = self._ensure_run()
                 self._publish()
+            run.sampler.compile_render()    # now, not on the first slider drag (the sampler has its own lock)
             while self._wait_while_paused():
                 with self._lock:
                     self._train_for(seconds=self.publish_interval)
@@ -164,10 +165,11 @@ class Trainer:
                 self._wake.wait()
             return not self._stop_requested and self._status == "running"
 
-    def _ensure_run(self):
+    def _ensure_run(self) -> Run:
         if self._run is None:
             self._run = Run.build(self.config, self.points)
             self.config = self._run.config
+        return self._run
 
     def _train_for(self, seconds: float | None = None, steps: int | None = None, which: str = "both"):
         run, started, done = self._run, time.perf_counter(), 0

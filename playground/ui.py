@@ -1,6 +1,7 @@
-"""The web page: Gradio wiring only. Logic lives in playground.session (sessions, saving, uploads), the
-Trainer (training) and latent / plots (sampling maths, figures). Handlers read Snapshots and call the
-Trainer's public methods and Samplers; TensorFlow is imported only when a handler first needs it.
+"""The web page: Gradio handlers and build_demo (the tabs' components and wiring are in playground.ui_layout).
+Logic lives in playground.session (sessions, saving, uploads), the Trainer (training) and latent / plots
+(sampling maths, figures). Handlers read Snapshots and call the Trainer's public methods and Samplers;
+TensorFlow is imported only when a handler first needs it.
 
 No `from __future__ import annotations` here: Gradio reads the `gr.Request` type hints at runtime.
 """
@@ -12,43 +13,17 @@ import re
 
 import gradio as gr
 import numpy as np
-import plotly
 
-from playground import latent, plots
-from playground.config import LOSSES, default_config
+from playground import latent, plots, ui_layout
+from playground.config import default_config
 from playground.session import (SamplerCache, SessionError, SessionRegistry, checkpoint_choices,
-                                checkpoints_root, parse_points, save_session_run, unpack_run_zip,
-                                user_checkpoints_root, zip_run)
+                                checkpoints_root, freeze_startup_objects, parse_points, save_session_run,
+                                unpack_run_zip, user_checkpoints_root, zip_run)
+from playground.ui_layout import DATASETS, LIVE, PLOTLY_JS, SLIDERS
 
-DATASETS = [("ring (2D)", "ring"), ("grid (2D)", "grid"), ("spiral (2D)", "spiral"), ("moons (2D)", "moons"),
-            ("my points (2D)", "points"), ("digits (bundled MNIST subset)", "digits"), ("MNIST (download)", "mnist"),
-            ("Fashion-MNIST (download)", "fashion"), ("upload (.zip of images / .npz)", "upload")]
-_T = np.linspace(0, 2 * np.pi, 64, endpoint=False)     # a heart: editable starting points for "my points"
-EXAMPLE_POINTS = "\n".join(f"{x:.2f}, {y:.2f}" for x, y in zip(
-    np.sin(_T) ** 3 * 2, (13 * np.cos(_T) - 5 * np.cos(2 * _T) - 2 * np.cos(3 * _T) - np.cos(4 * _T)) / 8))
-LIVE = "live"
-SLIDERS = 6
 TOY_POINTS_SHOWN = 256      # of the 512 real / fake points in a snapshot (measured: ~40% less browser work)
 ANCHOR_SEED = 12345          # the cloud of samples behind a 2D generator's current point
-TOY_NOTE = ("**What am I looking at?** Green dots are real data, purple dots are the generator's samples. "
-            "The background is the discriminator's verdict: green where it says *real*, purple where it says "
-            "*fake*. Each arrow shows where the generator's gradient pushes a sample. Training works when the "
-            "purple dots spread over every green cluster.")
 SAMPLERS = SamplerCache()    # loaded checkpoints, shared by every session and demo in this process
-# gr.Plot re-creates its chart on every new value (Gradio 6.31 keys the plotly child on the value), which
-# loses the user's zoom and redraws from scratch. This small HTML component keeps one chart div and calls
-# Plotly.react on it: with a constant layout.uirevision plotly keeps zoom/pan, and updates are incremental.
-PLOTLY_JS = pathlib.Path(plotly.__file__).parent / "package_data" / "plotly.min.js"   # offline, same version
-LIVE_PLOT_JS = """
-const chart = element.querySelector('.live-plot');
-const draw = () => {
-  if (!props.value) { Plotly.purge(chart); return; }
-  const figure = JSON.parse(props.value);
-  Plotly.react(chart, figure.data, figure.layout, {responsive: true, displaylogo: false});
-};
-watch('value', draw);
-draw();
-"""
 USER_ERRORS = (ValueError, RuntimeError, OSError)   # the project's errors are these; all carry a message
 
 
@@ -511,7 +486,8 @@ def _label(sampler, label):
 
 
 def warm_up(checkpoints_dir=None) -> None:
-    """Import TensorFlow and load + trace the first checkpoint, so the first visitor does not wait for it.
+    """Import TensorFlow and load + compile the first checkpoint, so the first visitor does not wait for it;
+    then freeze what is loaded so far out of later garbage collections (see session.collect_garbage).
     Failures are printed, not raised: the app keeps serving, and the handler that needs it shows the error."""
     import time
 
@@ -521,8 +497,8 @@ def warm_up(checkpoints_dir=None) -> None:
         choices = checkpoint_choices(checkpoints_dir or checkpoints_root())
         if choices:
             sampler = SAMPLERS.get(choices[0][1])
-            sampler.generate(np.zeros((1, sampler.latent_dim), np.float32),
-                             [0] if sampler.num_classes else None)
+            sampler.compile_render()
+        freeze_startup_objects()
         print(f"warm-up done in {time.perf_counter() - started:.1f} s", flush=True)
     except Exception as exc:  # noqa: BLE001 — reported, and every handler reports its own failure too
         print(f"warm-up failed ({type(exc).__name__}: {exc}); the app still serves", flush=True)
@@ -538,9 +514,9 @@ def build_demo(registry: SessionRegistry | None = None, checkpoints_dir=None) ->
                     "latent space.")
         with gr.Tabs():
             with gr.Tab("Train", id="train", elem_id="train-tab") as train_tab:
-                train = _train_tab(ui)
+                train = ui_layout.train_tab(ui, status_line(None), plots.loss_figure(_empty_snapshot()).to_json())
             with gr.Tab("Explore", id="explore", elem_id="explore-tab") as explore_tab:
-                explore = _explore_tab(ui)
+                explore = ui_layout.explore_tab(ui)
         quick = dict(concurrency_limit=None, show_progress="hidden", api_visibility="private")
         train_tab.select(ui.show_train_tab, None, train["run_outputs"], **quick)
         explore_tab.select(ui.show_explore_tab, None, train["run_outputs"][-1], **quick)
@@ -554,165 +530,3 @@ def build_demo(registry: SessionRegistry | None = None, checkpoints_dir=None) ->
         demo.unload(ui.unload)
         gr.api(ui.run_status, api_name="run_status", concurrency_limit=None)
     return demo
-
-
-def _live_plot(elem_id, value="", visible=True):
-    """A plotly chart that updates in place (see LIVE_PLOT_JS); its value is the figure's JSON."""
-    return gr.HTML(value, html_template='<div class="live-plot"></div>', js_on_load=LIVE_PLOT_JS, elem_id=elem_id,
-                   head=f'<script src="gradio_api/file={PLOTLY_JS}"></script>', visible=visible, min_height=380)
-
-
-def _picture(elem_id, visible=True, min_height=None):
-    """An image shown from inline HTML (see _inline_image)."""
-    return gr.HTML("", js_on_load=None, elem_id=elem_id, visible=visible, min_height=min_height)
-
-
-def _number(label, value, elem_id, precision=None, step=1, info=None):
-    return gr.Number(value=value, label=label, precision=precision, step=step, elem_id=elem_id, info=info)
-
-
-def _train_tab(ui):
-    c = default_config("ring")
-    with gr.Row():
-        with gr.Column(scale=1, min_width=300):
-            dataset = gr.Dropdown(DATASETS, value="ring", label="dataset", elem_id="dataset")
-            points_text = gr.Textbox(EXAMPLE_POINTS, lines=6, label="points: one 'x, y' per line (8 or more)",
-                                     visible=False, elem_id="points")
-            upload = gr.File(label="images: .zip (class sub-folders give labels) or .npz", file_types=[".zip", ".npz"],
-                             visible=False, elem_id="upload")
-            loss = gr.Dropdown(list(LOSSES), value=c.loss, label="loss", elem_id="loss")
-            with gr.Row():
-                width = _number("width (model size)", c.width, "width", precision=0, step=8)
-                latent_dim = _number("latent_dim", c.latent_dim, "latent-dim", precision=0)
-                batch_size = _number("batch_size", c.batch_size, "batch-size", precision=0, step=16)
-            with gr.Row():
-                lr_g = _number("lr_g (generator)", c.lr_g, "lr-g", step=1e-4, info="editable while training")
-                lr_d = _number("lr_d (discriminator)", c.lr_d, "lr-d", step=1e-4, info="editable while training")
-                d_steps = _number("d_steps", c.d_steps, "d-steps", precision=0, info="D updates per G update")
-            with gr.Row():
-                seed = _number("seed", c.seed, "seed", precision=0)
-                ema = _number("ema (0 = off)", c.ema, "ema", step=0.001)
-            with gr.Row():
-                augment = gr.Checkbox(c.augment, label="augment (images)", elem_id="augment")
-                conditional = gr.Radio(["auto", "on", "off"], value="auto", label="conditional", elem_id="conditional")
-        with gr.Column(scale=2):
-            with gr.Row():
-                train_button = gr.Button("Train", variant="primary", elem_id="train-button")
-                pause_button = gr.Button("Pause", elem_id="pause-button")
-                resume_button = gr.Button("Resume", elem_id="resume-button")
-                stop_button = gr.Button("Stop", elem_id="stop-button")
-                reset_button = gr.Button("Reset (discard run)", variant="stop", elem_id="reset-button")
-            with gr.Row():
-                step_which = gr.Radio([("D and G", "both"), ("D only", "d"), ("G only", "g")], value="both",
-                                      label="step", elem_id="step-which", scale=2)
-                step_n = _number("steps", 1, "step-n", precision=0)
-                step_button = gr.Button("Step", elem_id="step-button")
-            status = gr.Markdown(status_line(None), elem_id="status")
-            warnings = gr.Markdown("", elem_id="warnings")
-            loss_plot = _live_plot("loss-plot", plots.loss_figure(_empty_snapshot()).to_json())
-            toy_plot = _live_plot("toy-plot", visible=False)
-            toy_note = gr.Markdown(TOY_NOTE, visible=False, elem_id="toy-note")
-            samples = _picture("samples", visible=False)
-            metrics = gr.Markdown("", elem_id="metrics")
-            with gr.Accordion("Save / load a run", open=False, elem_id="save-load"):
-                with gr.Row():
-                    run_name = gr.Textbox(label="name", placeholder="my-ring-run", elem_id="run-name")
-                    save_button = gr.Button("Save run", elem_id="save-button")
-                download = gr.File(label="download run (.zip)", interactive=False, elem_id="download")
-                with gr.Row():
-                    checkpoint_list = gr.Dropdown([], label="checkpoint", elem_id="checkpoint-list", scale=3,
-                                                  allow_custom_value=True)
-                    load_button = gr.Button("Load", elem_id="load-button")
-                with gr.Row():
-                    run_zip = gr.File(label="or upload a run .zip", file_types=[".zip"], elem_id="run-zip")
-                    load_zip_button = gr.Button("Load uploaded run", elem_id="load-zip-button")
-    timer = gr.Timer(0.5, active=False)
-
-    settings = [dataset, loss, width, latent_dim, batch_size, lr_g, lr_d, d_steps, seed, ema, augment, conditional,
-                points_text, upload]
-    run_outputs = [status, warnings, loss_plot, samples, toy_plot, toy_note, metrics, timer]
-    setting_outputs = [dataset, loss, width, latent_dim, batch_size, lr_g, lr_d, d_steps, seed, ema, augment,
-                       conditional]
-    quick = dict(concurrency_limit=None, show_progress="hidden")
-    dataset.input(ui.defaults_for, dataset, setting_outputs[1:] + [points_text, upload], **quick,
-                  api_visibility="private")
-    train_button.click(ui.train, settings, run_outputs, api_name="train", concurrency_limit=4)
-    for button, action in ((pause_button, ui.pause), (resume_button, ui.resume), (stop_button, ui.stop)):
-        button.click(action, None, run_outputs, api_name=action.__name__, concurrency_limit=8,
-                     concurrency_id="controls")
-    step_button.click(ui.step, [step_which, step_n, *settings], run_outputs, api_name="step", concurrency_limit=2)
-    reset_button.click(ui.reset, settings, run_outputs, api_name="reset", concurrency_limit=8,
-                       concurrency_id="controls")
-    timer.tick(ui.tick, None, run_outputs, **quick, api_visibility="private")
-    hyper = [lr_g, lr_d, d_steps]
-    lr_g.submit(ui.set_hyperparams, hyper, None, **quick, api_name="set_hyperparams")
-    for event in (lr_d.submit, d_steps.submit, lr_g.blur, lr_d.blur, d_steps.blur):
-        event(ui.set_hyperparams, hyper, None, **quick, api_visibility="private")
-    load_outputs = setting_outputs + run_outputs
-    load_button.click(ui.load_checkpoint, checkpoint_list, load_outputs, api_name="load", concurrency_limit=2,
-                      concurrency_id="disk")
-    load_zip_button.click(ui.load_upload, run_zip, load_outputs, api_name="load_zip", concurrency_limit=2,
-                          concurrency_id="disk")
-    return dict(checkpoint_list=checkpoint_list, save_button=save_button, run_name=run_name, download=download,
-                run_outputs=run_outputs)
-
-
-def _explore_tab(ui):
-    gr.Markdown("Pick a model, then drag the sliders: every change regenerates the sample at once. "
-                "*PCA directions* (GANSpace) move along the directions that change the output most.")
-    with gr.Row():
-        # allow_custom_value: the list is filled per page load; _checked_checkpoint is the real guard.
-        source = gr.Dropdown([("this session's run", LIVE)], value=LIVE, label="model", elem_id="explore-source",
-                             scale=3, allow_custom_value=True)
-        refresh_button = gr.Button("refresh list", elem_id="refresh-sources", scale=0, min_width=100)
-        mode = gr.Radio([("first latent dimensions", "raw"), ("PCA directions", "pca")], value="raw",
-                        label="sliders move", elem_id="explore-mode", scale=2)
-    with gr.Row():
-        with gr.Column(scale=1, min_width=300):
-            with gr.Row():
-                seed = _number("seed", 0, "explore-seed", precision=0)
-                random_button = gr.Button("random seed", elem_id="random-seed", min_width=80)
-            psi = gr.Slider(0.05, 1.0, value=1.0, step=0.05, label="truncation ψ (1 = none)", elem_id="psi")
-            label = gr.Dropdown([], value=None, label="class", visible=False, elem_id="explore-class",
-                                allow_custom_value=True)
-            sliders = [gr.Slider(-4, 4, value=0.0, step=0.05, label=f"z[{i}]", elem_id=f"z-slider-{i}")
-                       for i in range(SLIDERS)]
-            directions_button = gr.Button("Recompute PCA directions (the live model keeps changing)",
-                                          size="sm", elem_id="recompute-directions")
-        with gr.Column(scale=1):
-            image = _picture("explore-image", min_height=240)
-            plot = _live_plot("explore-plot", visible=False)
-            info = gr.Markdown("", elem_id="explore-info")
-    with gr.Accordion("Interpolate between two seeds", open=True, elem_id="interpolation"):
-        with gr.Row():
-            seed_a = _number("from seed", 0, "seed-a", precision=0)
-            seed_b = _number("to seed", 1, "seed-b", precision=0)
-            how = gr.Radio([("spherical (slerp)", "spherical"), ("linear", "linear")], value="spherical",
-                           label="path", elem_id="interp-mode")
-            frames = gr.Slider(2, 32, value=12, step=1, label="frames", elem_id="interp-frames")
-            interp_button = gr.Button("Interpolate", variant="primary", elem_id="interp-button")
-        strip = _picture("interp-strip", visible=False)
-        with gr.Row():
-            with gr.Column():
-                frame = gr.Slider(0, 11, value=0, step=1, label="scrub frame", elem_id="interp-frame")
-                gif = gr.File(label="GIF", interactive=False, visible=False, elem_id="interp-gif")
-            frame_image = _picture("interp-frame-image", visible=False)
-            frame_plot = _live_plot("interp-plot", visible=False)
-
-    inputs = [source, mode, seed, psi, label, *sliders]
-    refresh_outputs = [*sliders, label, image, plot, info]
-    fast = dict(trigger_mode="always_last", show_progress="hidden", concurrency_limit=None)
-    psi.input(ui.explore_render, inputs, [image, plot], **fast, api_name="explore_render")
-    for slider in sliders:
-        slider.input(ui.explore_render, inputs, [image, plot], **fast, api_visibility="private")
-    source.input(ui.explore_refresh, inputs, refresh_outputs, **fast, api_name="explore_refresh")
-    source.input(ui.clear_interpolation, None, [strip, gif, frame_image, frame_plot], **fast, api_visibility="private")
-    for event in (mode.input, seed.input, label.input):
-        event(ui.explore_refresh, inputs, refresh_outputs, **fast, api_visibility="private")
-    random_button.click(ui.random_seed, inputs, [seed, *refresh_outputs], **fast, api_visibility="private")
-    directions_button.click(ui.recompute_directions, inputs, refresh_outputs, concurrency_limit=2,
-                            api_visibility="private")
-    interp_button.click(ui.interpolate, [source, seed_a, seed_b, how, frames, psi, label],
-                        [strip, gif, frame, frame_image, frame_plot], api_name="interpolate", concurrency_limit=4)
-    frame.input(ui.scrub, frame, [frame_image, frame_plot], **fast, api_name="scrub")
-    return dict(source=source, refresh_button=refresh_button, refresh_outputs=refresh_outputs)

@@ -1,0 +1,200 @@
+"""The page's layout: the components and event wiring of the Train and Explore tabs. The handlers live in
+playground.ui.PlaygroundUI (passed in as `ui`); playground.ui.build_demo puts the tabs on the page.
+"""
+import pathlib
+
+import gradio as gr
+import numpy as np
+import plotly
+
+from playground.config import LOSSES, default_config
+
+DATASETS = [("ring (2D)", "ring"), ("grid (2D)", "grid"), ("spiral (2D)", "spiral"), ("moons (2D)", "moons"),
+            ("my points (2D)", "points"), ("digits (bundled MNIST subset)", "digits"), ("MNIST (download)", "mnist"),
+            ("Fashion-MNIST (download)", "fashion"), ("upload (.zip of images / .npz)", "upload")]
+_T = np.linspace(0, 2 * np.pi, 64, endpoint=False)     # a heart: editable starting points for "my points"
+EXAMPLE_POINTS = "\n".join(f"{x:.2f}, {y:.2f}" for x, y in zip(
+    np.sin(_T) ** 3 * 2, (13 * np.cos(_T) - 5 * np.cos(2 * _T) - 2 * np.cos(3 * _T) - np.cos(4 * _T)) / 8))
+LIVE = "live"
+SLIDERS = 6
+TOY_NOTE = ("**What am I looking at?** Green dots are real data, purple dots are the generator's samples. "
+            "The background is the discriminator's verdict: green where it says *real*, purple where it says "
+            "*fake*. Each arrow shows where the generator's gradient pushes a sample. Training works when the "
+            "purple dots spread over every green cluster.")
+# gr.Plot re-creates its chart on every new value (Gradio 6.31 keys the plotly child on the value), which
+# loses the user's zoom and redraws from scratch. This small HTML component keeps one chart div and calls
+# Plotly.react on it: with a constant layout.uirevision plotly keeps zoom/pan, and updates are incremental.
+PLOTLY_JS = pathlib.Path(plotly.__file__).parent / "package_data" / "plotly.min.js"   # offline, same version
+LIVE_PLOT_JS = """
+const chart = element.querySelector('.live-plot');
+const draw = () => {
+  if (!props.value) { Plotly.purge(chart); return; }
+  const figure = JSON.parse(props.value);
+  Plotly.react(chart, figure.data, figure.layout, {responsive: true, displaylogo: false});
+};
+watch('value', draw);
+draw();
+"""
+
+
+def _live_plot(elem_id, value="", visible=True):
+    """A plotly chart that updates in place (see LIVE_PLOT_JS); its value is the figure's JSON."""
+    return gr.HTML(value, html_template='<div class="live-plot"></div>', js_on_load=LIVE_PLOT_JS, elem_id=elem_id,
+                   head=f'<script src="gradio_api/file={PLOTLY_JS}"></script>', visible=visible, min_height=380)
+
+
+def _picture(elem_id, visible=True, min_height=None):
+    """An image shown from inline HTML (see playground.ui._inline_image)."""
+    return gr.HTML("", js_on_load=None, elem_id=elem_id, visible=visible, min_height=min_height)
+
+
+def _number(label, value, elem_id, precision=None, step=1, info=None):
+    return gr.Number(value=value, label=label, precision=precision, step=step, elem_id=elem_id, info=info)
+
+
+def train_tab(ui, status_text, loss_chart):
+    """The Train tab; `status_text` and `loss_chart` (figure JSON) are what the page shows before any run."""
+    c = default_config("ring")
+    with gr.Row():
+        with gr.Column(scale=1, min_width=300):
+            dataset = gr.Dropdown(DATASETS, value="ring", label="dataset", elem_id="dataset")
+            points_text = gr.Textbox(EXAMPLE_POINTS, lines=6, label="points: one 'x, y' per line (8 or more)",
+                                     visible=False, elem_id="points")
+            upload = gr.File(label="images: .zip (class sub-folders give labels) or .npz", file_types=[".zip", ".npz"],
+                             visible=False, elem_id="upload")
+            loss = gr.Dropdown(list(LOSSES), value=c.loss, label="loss", elem_id="loss")
+            with gr.Row():
+                width = _number("width (model size)", c.width, "width", precision=0, step=8)
+                latent_dim = _number("latent_dim", c.latent_dim, "latent-dim", precision=0)
+                batch_size = _number("batch_size", c.batch_size, "batch-size", precision=0, step=16)
+            with gr.Row():
+                lr_g = _number("lr_g (generator)", c.lr_g, "lr-g", step=1e-4, info="editable while training")
+                lr_d = _number("lr_d (discriminator)", c.lr_d, "lr-d", step=1e-4, info="editable while training")
+                d_steps = _number("d_steps", c.d_steps, "d-steps", precision=0, info="D updates per G update")
+            with gr.Row():
+                seed = _number("seed", c.seed, "seed", precision=0)
+                ema = _number("ema (0 = off)", c.ema, "ema", step=0.001)
+            with gr.Row():
+                augment = gr.Checkbox(c.augment, label="augment (images)", elem_id="augment")
+                conditional = gr.Radio(["auto", "on", "off"], value="auto", label="conditional", elem_id="conditional")
+        with gr.Column(scale=2):
+            with gr.Row():
+                train_button = gr.Button("Train", variant="primary", elem_id="train-button")
+                pause_button = gr.Button("Pause", elem_id="pause-button")
+                resume_button = gr.Button("Resume", elem_id="resume-button")
+                stop_button = gr.Button("Stop", elem_id="stop-button")
+                reset_button = gr.Button("Reset (discard run)", variant="stop", elem_id="reset-button")
+            with gr.Row():
+                step_which = gr.Radio([("D and G", "both"), ("D only", "d"), ("G only", "g")], value="both",
+                                      label="step", elem_id="step-which", scale=2)
+                step_n = _number("steps", 1, "step-n", precision=0)
+                step_button = gr.Button("Step", elem_id="step-button")
+            status = gr.Markdown(status_text, elem_id="status")
+            warnings = gr.Markdown("", elem_id="warnings")
+            loss_plot = _live_plot("loss-plot", loss_chart)
+            toy_plot = _live_plot("toy-plot", visible=False)
+            toy_note = gr.Markdown(TOY_NOTE, visible=False, elem_id="toy-note")
+            samples = _picture("samples", visible=False)
+            metrics = gr.Markdown("", elem_id="metrics")
+            with gr.Accordion("Save / load a run", open=False, elem_id="save-load"):
+                with gr.Row():
+                    run_name = gr.Textbox(label="name", placeholder="my-ring-run", elem_id="run-name")
+                    save_button = gr.Button("Save run", elem_id="save-button")
+                download = gr.File(label="download run (.zip)", interactive=False, elem_id="download")
+                with gr.Row():
+                    checkpoint_list = gr.Dropdown([], label="checkpoint", elem_id="checkpoint-list", scale=3,
+                                                  allow_custom_value=True)
+                    load_button = gr.Button("Load", elem_id="load-button")
+                with gr.Row():
+                    run_zip = gr.File(label="or upload a run .zip", file_types=[".zip"], elem_id="run-zip")
+                    load_zip_button = gr.Button("Load uploaded run", elem_id="load-zip-button")
+    timer = gr.Timer(0.5, active=False)
+
+    settings = [dataset, loss, width, latent_dim, batch_size, lr_g, lr_d, d_steps, seed, ema, augment, conditional,
+                points_text, upload]
+    run_outputs = [status, warnings, loss_plot, samples, toy_plot, toy_note, metrics, timer]
+    setting_outputs = [dataset, loss, width, latent_dim, batch_size, lr_g, lr_d, d_steps, seed, ema, augment,
+                       conditional]
+    quick = dict(concurrency_limit=None, show_progress="hidden")
+    dataset.input(ui.defaults_for, dataset, setting_outputs[1:] + [points_text, upload], **quick,
+                  api_visibility="private")
+    train_button.click(ui.train, settings, run_outputs, api_name="train", concurrency_limit=4)
+    for button, action in ((pause_button, ui.pause), (resume_button, ui.resume), (stop_button, ui.stop)):
+        button.click(action, None, run_outputs, api_name=action.__name__, concurrency_limit=8,
+                     concurrency_id="controls")
+    step_button.click(ui.step, [step_which, step_n, *settings], run_outputs, api_name="step", concurrency_limit=2)
+    reset_button.click(ui.reset, settings, run_outputs, api_name="reset", concurrency_limit=8,
+                       concurrency_id="controls")
+    timer.tick(ui.tick, None, run_outputs, **quick, api_visibility="private")
+    hyper = [lr_g, lr_d, d_steps]
+    lr_g.submit(ui.set_hyperparams, hyper, None, **quick, api_name="set_hyperparams")
+    for event in (lr_d.submit, d_steps.submit, lr_g.blur, lr_d.blur, d_steps.blur):
+        event(ui.set_hyperparams, hyper, None, **quick, api_visibility="private")
+    load_outputs = setting_outputs + run_outputs
+    load_button.click(ui.load_checkpoint, checkpoint_list, load_outputs, api_name="load", concurrency_limit=2,
+                      concurrency_id="disk")
+    load_zip_button.click(ui.load_upload, run_zip, load_outputs, api_name="load_zip", concurrency_limit=2,
+                          concurrency_id="disk")
+    return dict(checkpoint_list=checkpoint_list, save_button=save_button, run_name=run_name, download=download,
+                run_outputs=run_outputs)
+
+
+def explore_tab(ui):
+    gr.Markdown("Pick a model, then drag the sliders: every change regenerates the sample at once. "
+                "*PCA directions* (GANSpace) move along the directions that change the output most.")
+    with gr.Row():
+        # allow_custom_value: the list is filled per page load; _checked_checkpoint is the real guard.
+        source = gr.Dropdown([("this session's run", LIVE)], value=LIVE, label="model", elem_id="explore-source",
+                             scale=3, allow_custom_value=True)
+        refresh_button = gr.Button("refresh list", elem_id="refresh-sources", scale=0, min_width=100)
+        mode = gr.Radio([("first latent dimensions", "raw"), ("PCA directions", "pca")], value="raw",
+                        label="sliders move", elem_id="explore-mode", scale=2)
+    with gr.Row():
+        with gr.Column(scale=1, min_width=300):
+            with gr.Row():
+                seed = _number("seed", 0, "explore-seed", precision=0)
+                random_button = gr.Button("random seed", elem_id="random-seed", min_width=80)
+            psi = gr.Slider(0.05, 1.0, value=1.0, step=0.05, label="truncation ψ (1 = none)", elem_id="psi")
+            label = gr.Dropdown([], value=None, label="class", visible=False, elem_id="explore-class",
+                                allow_custom_value=True)
+            sliders = [gr.Slider(-4, 4, value=0.0, step=0.05, label=f"z[{i}]", elem_id=f"z-slider-{i}")
+                       for i in range(SLIDERS)]
+            directions_button = gr.Button("Recompute PCA directions (the live model keeps changing)",
+                                          size="sm", elem_id="recompute-directions")
+        with gr.Column(scale=1):
+            image = _picture("explore-image", min_height=240)
+            plot = _live_plot("explore-plot", visible=False)
+            info = gr.Markdown("", elem_id="explore-info")
+    with gr.Accordion("Interpolate between two seeds", open=True, elem_id="interpolation"):
+        with gr.Row():
+            seed_a = _number("from seed", 0, "seed-a", precision=0)
+            seed_b = _number("to seed", 1, "seed-b", precision=0)
+            how = gr.Radio([("spherical (slerp)", "spherical"), ("linear", "linear")], value="spherical",
+                           label="path", elem_id="interp-mode")
+            frames = gr.Slider(2, 32, value=12, step=1, label="frames", elem_id="interp-frames")
+            interp_button = gr.Button("Interpolate", variant="primary", elem_id="interp-button")
+        strip = _picture("interp-strip", visible=False)
+        with gr.Row():
+            with gr.Column():
+                frame = gr.Slider(0, 11, value=0, step=1, label="scrub frame", elem_id="interp-frame")
+                gif = gr.File(label="GIF", interactive=False, visible=False, elem_id="interp-gif")
+            frame_image = _picture("interp-frame-image", visible=False)
+            frame_plot = _live_plot("interp-plot", visible=False)
+
+    inputs = [source, mode, seed, psi, label, *sliders]
+    refresh_outputs = [*sliders, label, image, plot, info]
+    fast = dict(trigger_mode="always_last", show_progress="hidden", concurrency_limit=None)
+    psi.input(ui.explore_render, inputs, [image, plot], **fast, api_name="explore_render")
+    for slider in sliders:
+        slider.input(ui.explore_render, inputs, [image, plot], **fast, api_visibility="private")
+    source.input(ui.explore_refresh, inputs, refresh_outputs, **fast, api_name="explore_refresh")
+    source.input(ui.clear_interpolation, None, [strip, gif, frame_image, frame_plot], **fast, api_visibility="private")
+    for event in (mode.input, seed.input, label.input):
+        event(ui.explore_refresh, inputs, refresh_outputs, **fast, api_visibility="private")
+    random_button.click(ui.random_seed, inputs, [seed, *refresh_outputs], **fast, api_visibility="private")
+    directions_button.click(ui.recompute_directions, inputs, refresh_outputs, concurrency_limit=2,
+                            api_visibility="private")
+    interp_button.click(ui.interpolate, [source, seed_a, seed_b, how, frames, psi, label],
+                        [strip, gif, frame, frame_image, frame_plot], api_name="interpolate", concurrency_limit=4)
+    frame.input(ui.scrub, frame, [frame_image, frame_plot], **fast, api_name="scrub")
+    return dict(source=source, refresh_button=refresh_button, refresh_outputs=refresh_outputs)

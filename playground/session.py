@@ -107,6 +107,11 @@ class SessionRegistry:
             session.last_seen = time.monotonic()
             return session
 
+    def has_session(self, session_id: str) -> bool:
+        """Whether this session is open (unlike session(), never creates one)."""
+        with self._lock:
+            return session_id in self._sessions
+
     def trainer(self, session_id: str):
         return self.session(session_id).trainer
 

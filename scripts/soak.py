@@ -183,7 +183,14 @@ def check_cleanup(registry, stats) -> dict:
     left = sorted(h for h in closed_ids if registry.has_session(h))
     not_stopped = [t.status for t in alive_trainers() if t.status not in ("stopped", "error")]
     collect_started = time.monotonic()
-    gc.collect()
+
+    def collected():
+        # A request still in flight when its tab closed can hold a trainer for a moment: collect until every
+        # closed trainer is freed, or the timeout says one is really kept.
+        gc.collect()
+        return all(ref() is None for ref in refs)
+
+    wait_for(collected, collect_started + CLEANUP_TIMEOUT, pause=0.5)
     alive = sum(ref() is not None for ref in refs)
     log(f"cleanup checked after {waited} s (garbage collection took {time.monotonic() - collect_started:.1f} s)")
     return {"sessions_closed": len(closed_ids), "waited_s": waited, "sessions_left_in_registry": len(left),

@@ -158,8 +158,9 @@ class SessionRegistry:
             continuing = status == "idle" and trainer.run is not None
             old = None
             if not continuing:   # nothing to keep: a fresh trainer built from the current settings
-                old, session.trainer = trainer, self._new_trainer(config, points)
-                trainer, session.saved_step = session.trainer, None
+                old = trainer
+                session.trainer = trainer = self._new_trainer(config, points)
+                session.saved_step = None
             trainer.start()
         _retire(old)
         if continuing:

@@ -120,9 +120,15 @@ class SessionRegistry:
         """The page closed: stop its training (freeing a slot) and forget it."""
         with self._lock:
             session = self._sessions.pop(session_id, None)
-        if session is not None:
-            _dispose(session)
-            collect_garbage()
+        _dispose([session] if session is not None else [])
+
+    def close_all(self) -> int:
+        """Close every session (server shutdown, tests, scripts); returns how many there were."""
+        with self._lock:
+            sessions = list(self._sessions.values())
+            self._sessions.clear()
+        _dispose(sessions)
+        return len(sessions)
 
     def running_count(self) -> int:
         with self._lock:
@@ -136,10 +142,7 @@ class SessionRegistry:
         now = time.monotonic()
         stale = [key for key, s in self._sessions.items() if now - s.last_seen > self.idle_seconds
                  and (s.trainer is None or s.trainer.status != "running")]
-        for key in stale:
-            _dispose(self._sessions.pop(key))
-        if stale:
-            collect_garbage()
+        _dispose([self._sessions.pop(key) for key in stale])
 
     # -- training --------------------------------------------------------------------------------
     def start(self, session_id: str, config, points: np.ndarray | None = None) -> str:
@@ -265,18 +268,22 @@ def freeze_startup_objects() -> None:
     gc.freeze()
 
 
-def _retire(trainer) -> None:
-    """A trainer no session holds any more: stop it and free its models."""
-    if trainer is not None:
+def _retire(*trainers) -> None:
+    """Trainers no session holds any more (None: there was none): stop them, then free their models with one
+    collection for all."""
+    retired = [trainer for trainer in trainers if trainer is not None]
+    for trainer in retired:
         trainer.stop()
+    if retired:
         collect_garbage()
 
 
-def _dispose(session: Session) -> None:
-    if session.trainer is not None:
-        session.trainer.stop()
-    if session._tmp:
-        shutil.rmtree(session._tmp, ignore_errors=True)
+def _dispose(sessions: list) -> None:
+    """Closed sessions: delete their private folders and retire their trainers."""
+    for session in sessions:
+        if session._tmp:
+            shutil.rmtree(session._tmp, ignore_errors=True)
+    _retire(*(session.trainer for session in sessions))
 
 
 # -- user points ---------------------------------------------------------------------------------------

@@ -20,8 +20,7 @@ TINY_TOY = dict(width=16, batch_size=32, latent_dim=4, seed=3)
 def registry():
     reg = SessionRegistry(max_trainings=1, max_train_seconds=None)
     yield reg
-    for key in list(reg._sessions):
-        reg.close(key)
+    reg.close_all()
 
 
 def ring():
@@ -66,6 +65,19 @@ def test_cap_turns_the_second_training_away_with_a_clear_message(registry):
     registry.close("never-seen")                   # closing an unknown session is harmless
     registry.resume("alice")
     assert registry.trainer("alice").status == "running"
+
+
+def test_close_all_stops_every_training_and_removes_private_folders():
+    reg = SessionRegistry(max_trainings=2, max_train_seconds=None)
+    for name in ("alice", "bob"):
+        reg.start(name, ring())
+    folder = reg.session("alice").temp_dir()
+    trainers = [reg.trainer(name) for name in ("alice", "bob")]
+    assert wait_for(lambda: all(t.snapshot().step > 0 for t in trainers))
+    assert reg.close_all() == 2
+    assert [t.status for t in trainers] == ["stopped", "stopped"]
+    assert reg.session_count() == 0 and reg.running_count() == 0 and not folder.exists()
+    assert reg.close_all() == 0
 
 
 def test_train_again_never_discards_a_run_silently(registry):

@@ -65,8 +65,7 @@ def server(tmp_path_factory):
     demo = build_demo(registry=registry, checkpoints_dir=root)
     _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=free_port(), quiet=True)
     yield dict(url=url, registry=registry, root=root)
-    for session in list(registry._sessions):
-        registry.close(session)
+    registry.close_all()
     demo.close()
     patcher.undo()
 
@@ -143,7 +142,8 @@ def test_closing_the_session_stops_its_training(server):
     registry, c = server["registry"], Client(server["url"], verbose=False)
     c.predict(*TINY_RING, api_name="/train")
     assert wait_for(lambda: status(c)["step"] > 0)
-    (trainer,) = [s.trainer for s in registry._sessions.values() if s.trainer and s.trainer.status == "running"]
+    trainer = registry.trainer(c.session_hash)
+    assert trainer.status == "running"
     c.close()                                       # ends the heartbeat: the server runs demo.unload
     assert wait_for(lambda: trainer.status == "stopped", timeout=60)
     assert registry.running_count() == 0

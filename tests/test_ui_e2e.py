@@ -64,8 +64,7 @@ def app_url(tmp_path_factory):
     demo = build_demo(registry=registry, checkpoints_dir=root)
     _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=free_port(), quiet=True)
     yield url
-    for session in list(registry._sessions):
-        registry.close(session)
+    registry.close_all()
     demo.close()
 
 

@@ -184,9 +184,13 @@ def explore_tab(ui):
     inputs = [source, mode, seed, psi, label, *sliders]
     refresh_outputs = [*sliders, label, image, plot, info]
     fast = dict(trigger_mode="always_last", show_progress="hidden", concurrency_limit=None)
-    psi.input(ui.explore_render, inputs, [image, plot], **fast, api_name="explore_render")
+    # Slider renders skip Gradio's queue: the page POSTs them straight to /run/explore_render. A render is a
+    # few ms of model work, while a queued event's join + event-stream round trip cost more than that under
+    # load (scripts/load_test.py measures both paths).
+    instant = dict(fast, queue=False)
+    psi.input(ui.explore_render, inputs, [image, plot], **instant, api_name="explore_render")
     for slider in sliders:
-        slider.input(ui.explore_render, inputs, [image, plot], **fast, api_visibility="private")
+        slider.input(ui.explore_render, inputs, [image, plot], **instant, api_visibility="private")
     source.input(ui.explore_refresh, inputs, refresh_outputs, **fast, api_name="explore_refresh")
     source.input(ui.clear_interpolation, None, [strip, gif, frame_image, frame_plot], **fast, api_visibility="private")
     for event in (mode.input, seed.input, label.input):
@@ -196,5 +200,5 @@ def explore_tab(ui):
                             api_visibility="private")
     interp_button.click(ui.interpolate, [source, seed_a, seed_b, how, frames, psi, label],
                         [strip, gif, frame, frame_image, frame_plot], api_name="interpolate", concurrency_limit=4)
-    frame.input(ui.scrub, frame, [frame_image, frame_plot], **fast, api_name="scrub")
+    frame.input(ui.scrub, frame, [frame_image, frame_plot], **instant, api_name="scrub")
     return dict(source=source, refresh_button=refresh_button, refresh_outputs=refresh_outputs)

@@ -89,9 +89,12 @@ class Trainer:
         if self._status not in ("idle", "paused"):
             raise TrainerError(f"stepping works when paused or before training; training is {self._status}")
         with self._lock:
-            self._ensure_run()
+            built_now = self._run is None
+            run = self._ensure_run()
             self._train_for(steps=n, which=which)
             self._publish()
+        if built_now:
+            run.sampler.compile_render()    # as _loop does: the first slider drag should not wait for XLA
         return self._snapshot
 
     def stop(self) -> None:

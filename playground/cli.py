@@ -34,6 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="class-conditional G and D (default: on when the data has labels)")
     train.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None,
                        help="DiffAugment-style translation of images shown to D")
+    train.add_argument("--spectral-norm", action=argparse.BooleanOptionalAction, default=None,
+                       help="spectral normalization of the discriminator's layers")
 
     sample = commands.add_parser("sample", help="write samples of a checkpoint to a .npy file")
     sample.add_argument("--checkpoint", required=True)
@@ -66,7 +68,7 @@ def main(argv=None) -> int:
 def config_from_args(args):
     overrides = {name: getattr(args, name) for name in ("loss", "model", "width", "seed", "batch_size",
                  "latent_dim", "lr_g", "lr_d", "beta1", "d_steps", "ema", "image_size", "channels",
-                 "conditional", "augment") if getattr(args, name) is not None}
+                 "conditional", "augment", "spectral_norm") if getattr(args, name) is not None}
     return default_config(args.dataset, **overrides)
 
 

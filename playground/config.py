@@ -37,6 +37,7 @@ class TrainConfig:
     gp_weight: float = 10.0      # WGAN-GP gradient-penalty weight
     ema: float = 0.0             # EMA decay of the generator used for samples; 0 turns it off
     augment: bool = False        # DiffAugment-style translation of real and fake images before D
+    spectral_norm: bool = False  # spectral normalization of D's layers (Miyato et al. 2018)
     conditional: bool | None = None  # None: conditional when the data has labels
     image_size: int = 28         # uploads are resized to this
     channels: int = 1            # 1 grey, 3 RGB (uploads)
@@ -83,8 +84,9 @@ class TrainConfig:
         _check_choice("loss", self.loss, LOSSES)
         _check_choice("model", self.model, MODELS)
         _check_choice("channels", self.channels, (1, 3))
-        if not isinstance(self.augment, bool):
-            raise ConfigError(f"augment must be true or false, got {self.augment!r}")
+        for name in ("augment", "spectral_norm"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(f"{name} must be true or false, got {getattr(self, name)!r}")
         if self.conditional not in (None, True, False):
             raise ConfigError(f"conditional must be true, false or null (auto), got {self.conditional!r}")
         if self.image_size % 4:

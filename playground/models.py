@@ -41,9 +41,14 @@ def _latent_input(latent_dim, classes, embed_dim=16):
     return [z, label], layers.Concatenate()([z, embedded])
 
 
-def _projection_head(features, inputs, classes):
+def _normed(layer, config: TrainConfig):
+    """D's weight layers, wrapped in spectral normalization when the config asks for it."""
+    return layers.SpectralNormalization(layer) if config.spectral_norm else layer
+
+
+def _projection_head(features, inputs, classes, config: TrainConfig):
     """Unconditional: a dense logit. Conditional: dense logit + embed(label)·features."""
-    logit = layers.Dense(1, name="logit")(features)
+    logit = _normed(layers.Dense(1, name="logit"), config)(features)
     if not classes:
         return logit
     label = keras.Input((1,), dtype="int32", name="label")
@@ -65,8 +70,8 @@ def mlp_discriminator(config: TrainConfig, classes: int = 0) -> keras.Model:
     inputs = [x]
     h = x
     for _ in range(3):
-        h = layers.LeakyReLU(0.2)(layers.Dense(config.width)(h))
-    out = _projection_head(h, inputs, classes)
+        h = layers.LeakyReLU(0.2)(_normed(layers.Dense(config.width), config)(h))
+    out = _projection_head(h, inputs, classes, config)
     return keras.Model(inputs if classes else x, out, name="discriminator")
 
 
@@ -88,10 +93,10 @@ def dcgan_discriminator(config: TrainConfig, data_shape: tuple, classes: int = 0
     x = keras.Input(data_shape, name="image")
     inputs = [x]
     width = config.width
-    h = layers.LeakyReLU(0.2)(layers.Conv2D(width, KERNEL, strides=2, padding="same")(x))
-    h = layers.LeakyReLU(0.2)(layers.Conv2D(width * 2, KERNEL, strides=2, padding="same")(h))
+    h = layers.LeakyReLU(0.2)(_normed(layers.Conv2D(width, KERNEL, strides=2, padding="same"), config)(x))
+    h = layers.LeakyReLU(0.2)(_normed(layers.Conv2D(width * 2, KERNEL, strides=2, padding="same"), config)(h))
     h = layers.Flatten()(h)
-    out = _projection_head(h, inputs, classes)
+    out = _projection_head(h, inputs, classes, config)
     return keras.Model(inputs if classes else x, out, name="discriminator")
 
 

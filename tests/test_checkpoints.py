@@ -49,6 +49,19 @@ def test_conditional_image_checkpoint_round_trip(tmp_path):
     np.testing.assert_array_equal(run.sampler.generate(z, labels), reloaded.generate(z, labels))
 
 
+def test_spectral_norm_discriminator_resumes_exactly(tmp_path):
+    run = Run.build(default_config("digits", width=8, latent_dim=8, batch_size=16, seed=4, spectral_norm=True))
+    wrapped = [layer for layer in run.gan.discriminator.layers if type(layer).__name__ == "SpectralNormalization"]
+    assert len(wrapped) == 3                        # two convs and the logit
+    run.train()
+    save_run(run, tmp_path / "sn")
+    resumed = load_run(tmp_path / "sn")
+    assert resumed.config.spectral_norm
+    for a, b in zip(run.gan.discriminator.get_weights(), resumed.gan.discriminator.get_weights()):
+        np.testing.assert_array_equal(a, b)         # includes the power-iteration vectors
+    resumed.train()
+
+
 def test_failed_save_never_replaces_a_good_checkpoint(toy_run, tmp_path, monkeypatch):
     target = tmp_path / "ring"
     save_run(toy_run, target)

@@ -19,6 +19,7 @@ def test_json_round_trip_keeps_every_field():
     ("image_size", 30, "image_size must be a multiple of 4"),
     ("dataset", "no/such/dir", "neither a known name"),
     ("augment", "yes", "augment must be true or false"),
+    ("spectral_norm", 1, "spectral_norm must be true or false"),
 ])
 def test_bad_values_name_the_field_and_range(field, value, words):
     with pytest.raises(ConfigError, match=words):

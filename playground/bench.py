@@ -40,16 +40,20 @@ def train_timed(config, seconds: float, checkpoints=(), n_eval: int = 1000, run=
     return run, records
 
 
-RECIPES = {"default": {}, "tf-dcgan-tutorial": TUTORIAL_RECIPE}
-# Each recipe runs in its own process with its own thread setting: ours uses one TF thread (our default); the
+# name -> (dataset, overrides of that dataset's defaults)
+RECIPES = {"default": ("digits", {}), "tf-dcgan-tutorial": ("digits", TUTORIAL_RECIPE),
+           "unconditional": ("digits", {"conditional": False}), "ring": ("ring", {}), "grid": ("grid", {})}
+# The issue's targets beyond the side-by-side: name -> (training seconds, metric checkpoints)
+TARGET_RUNS = {"unconditional": (60.0, ()), "ring": (10.0, (5.0,)), "grid": (60.0, (30.0,))}
+# Each recipe runs in its own process with its own thread setting: ours use one TF thread (our default); the
 # tutorial gets TensorFlow's stock setting (one thread per core), which is what its own code would run with.
-RECIPE_THREADS = {"default": None, "tf-dcgan-tutorial": str(os.cpu_count() or 2)}
+RECIPE_THREADS = {"tf-dcgan-tutorial": str(os.cpu_count() or 2)}
 
 
 def recipe_row(name, seconds, checkpoints=()):
     """Run one recipe in a child process (`python -m playground.bench --recipe NAME`) and return its row."""
     env = dict(os.environ)
-    if RECIPE_THREADS[name] is not None:
+    if name in RECIPE_THREADS:
         env["TF_NUM_INTRAOP_THREADS"] = env["TF_NUM_INTEROP_THREADS"] = RECIPE_THREADS[name]
     command = [sys.executable, "-m", "playground.bench", "--recipe", name, "--seconds", str(seconds),
                "--checkpoints", ",".join(str(c) for c in checkpoints)]
@@ -60,7 +64,8 @@ def recipe_row(name, seconds, checkpoints=()):
 
 
 def _recipe_main(name, seconds, checkpoints):
-    _, records = train_timed(default_config("digits", **RECIPES[name]), seconds, checkpoints)
+    dataset, overrides = RECIPES[name]
+    _, records = train_timed(default_config(dataset, **overrides), seconds, checkpoints)
     final = records[-1]
     print(json.dumps({"recipe": name, "images_per_sec": final["images"] / final["seconds"],
                       "steps_per_sec": final["steps"] / final["seconds"], "at": records}))
@@ -107,12 +112,15 @@ def publisher_overhead(config, seconds):
             "publisher_cost_share": 1.0 - with_publisher / without}
 
 
-def run_bench(seconds: float = 60.0, as_json: bool = False) -> int:
+def run_bench(seconds: float = 60.0, as_json: bool = False, targets: bool = True) -> int:
     from playground.engine import Run
 
     checkpoints = [t for t in (15.0, 30.0) if t < seconds]
     ours = recipe_row("default", seconds, checkpoints)
     tutorial = recipe_row("tf-dcgan-tutorial", seconds, checkpoints)
+    # The issue's other targets, each on its own budget (capped by --seconds, for a quick look).
+    others = {name: recipe_row(name, min(budget, seconds), [c for c in marks if c < min(budget, seconds)])
+              for name, (budget, marks) in TARGET_RUNS.items()} if targets else {}
     ui_run = Run.build(default_config("digits"))
     result = {
         "seconds": seconds, "default": ours, "tutorial": tutorial,
@@ -121,6 +129,7 @@ def run_bench(seconds: float = 60.0, as_json: bool = False) -> int:
         "fcd_ratio_tutorial_over_default": tutorial["at"][-1]["fcd"] / ours["at"][-1]["fcd"],
         "ui": ui_latencies(ui_run),
         "publisher": publisher_overhead(default_config("digits"), min(seconds, 20.0)),
+        "targets": others,
     }
     print(json.dumps(result, indent=2) if as_json else render_table(result))
     return 0
@@ -141,7 +150,16 @@ def render_table(result) -> str:
     pub = result["publisher"]
     lines.append(f"trainer steps/s {pub['steps_per_sec_with_publisher']:.1f} with publisher vs "
                  f"{pub['steps_per_sec_bare']:.1f} bare ({pub['publisher_cost_share']:.1%} cost)")
+    for name, row in result["targets"].items():
+        lines.append(f"{name:<20}" + "  ".join(f"{r['seconds']:.0f}s: {_quality(r)}" for r in row["at"]))
     return "\n".join(lines)
+
+
+def _quality(record) -> str:
+    if "fcd" in record:
+        return f"FCD {record['fcd']:.2f} / {record['confident_share']:.0%} confident / {record['classes_covered']} classes"
+    return (f"{record['modes_covered']}/{record['num_modes']} modes, "
+            f"{record['high_quality_share']:.1%} high quality")
 
 
 if __name__ == "__main__":

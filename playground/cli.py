@@ -51,6 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench = commands.add_parser("bench", help="default recipe vs the TF DCGAN tutorial recipe, side by side")
     bench.add_argument("--json", action="store_true", help="print one JSON object")
     bench.add_argument("--seconds", type=float, default=60.0, help="training budget per recipe")
+    bench.add_argument("--no-targets", dest="targets", action="store_false",
+                       help="skip the unconditional, ring and grid target runs (about 2 minutes)")
     return parser
 
 
@@ -153,4 +155,4 @@ def cmd_eval(args) -> int:
 def cmd_bench(args) -> int:
     from playground.bench import run_bench
 
-    return run_bench(seconds=args.seconds, as_json=args.json)
+    return run_bench(seconds=args.seconds, as_json=args.json, targets=args.targets)

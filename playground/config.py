@@ -141,7 +141,10 @@ def default_config(dataset: str = "digits", **overrides) -> TrainConfig:
 
 # Recipes measured for quality per wall-clock second on 2 CPU cores (see README "Benchmark").
 TOY_DEFAULTS = dict(model="auto", width=128, latent_dim=2, batch_size=256, lr_g=2e-3, lr_d=2e-3, beta1=0.5)
-IMAGE_DEFAULTS = dict(model="auto", width=32, latent_dim=64, batch_size=32, lr_g=2e-3, lr_d=2e-3, beta1=0.5)
+# Images: hinge loss and an EMA generator (decay 0.99, ~100 steps) were each measured better per wall-clock second
+# on digits than the standard loss without EMA; the numbers are in README "Default recipes".
+IMAGE_DEFAULTS = dict(model="auto", width=32, latent_dim=64, batch_size=32, lr_g=2e-3, lr_d=2e-3, beta1=0.5,
+                      loss="hinge", ema=0.99)
 
 # The TF DCGAN tutorial recipe, kept for the side-by-side benchmark.
 TUTORIAL_RECIPE = dict(model="tutorial", latent_dim=100, batch_size=256, lr_g=1e-4, lr_d=1e-4, beta1=0.9,

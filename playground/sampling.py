@@ -7,9 +7,16 @@ which running trainings keep busy, so a slider render queued behind their steps;
 caller's thread. Measured with two digits trainings running: one render 28.7 ms median / 78.8 ms p95 as a
 tf.function, 2.4 / 8.1 ms with XLA. XLA compiles once per input shape (~1 s for the digits generator), so
 batches are padded up to a few fixed sizes.
+
+TensorFlow keeps every compiled XLA program for the life of the process (~3 MB for the digits generator), so
+compiling a fresh program for every run leaked memory run after run. Samplers of the same architecture therefore
+share a small pool of `Renderer`s (at most RENDERERS_PER_ARCHITECTURE, so one session's metrics do not hold up
+another's slider): compiled models into which each sampler loads its own weights when it renders.
 """
 from __future__ import annotations
 
+import contextlib
+import json
 import threading
 
 import keras
@@ -17,32 +24,99 @@ import numpy as np
 import tensorflow as tf
 
 BATCH_BUCKETS = (1, 64, 1024)     # every batch is padded up to one of these (bigger ones go in 1024s)
+RENDERERS_PER_ARCHITECTURE = 3    # bounds the compiled programs kept per architecture (and so the memory)
+
+
+def architecture_key(model: keras.Model) -> str:
+    """The model's config with its layers' names replaced by their positions: equal for two builds of the same
+    architecture (Keras numbers auto-named layers differently each time), different for anything else."""
+    text = json.dumps(model.get_config(), sort_keys=True)
+    for index, layer in enumerate(sorted(model.layers, key=lambda layer: -len(layer.name))):
+        text = text.replace(json.dumps(layer.name), json.dumps(f"#layer{index}"))
+    return text
+
+
+class Renderer:
+    """One XLA-compiled copy of a generator architecture. Its pool hands it to one caller at a time."""
+
+    def __init__(self, generator: keras.Model, latent_dim: int, num_classes: int):
+        self.model = keras.models.clone_model(generator)
+        self.lock = threading.Lock()
+        self.loaded = None                    # (sampler token, version) whose weights are in the model now
+        signature = [tf.TensorSpec([None, latent_dim], tf.float32)]
+        if num_classes:
+            signature.append(tf.TensorSpec([None, 1], tf.int32))
+        # A fixed signature with a free batch size: one trace; XLA then compiles one program per bucket.
+        self.forward = tf.function(lambda *xs: self.model(list(xs) if num_classes else xs[0], training=False),
+                                   input_signature=signature, jit_compile=True)
+
+    def load(self, token, version: int, weights: list) -> None:
+        if self.loaded is None or self.loaded[0] is not token or self.loaded[1] != version:
+            self.model.set_weights(weights)
+            self.loaded = (token, version)
+
+
+class RendererPool:
+    """The renderers of one architecture, created on demand up to RENDERERS_PER_ARCHITECTURE."""
+
+    def __init__(self, generator: keras.Model, latent_dim: int, num_classes: int):
+        self.template = keras.models.clone_model(generator)
+        self._shape = (latent_dim, num_classes)
+        self.renderers: list[Renderer] = []
+        self._lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def acquire(self, token):
+        """A renderer for this caller's exclusive use: the one already holding its weights if free, else any free
+        one, else a new one (within the limit), else wait for the one holding its weights or the first."""
+        with self._lock:
+            mine = [r for r in self.renderers if r.loaded is not None and r.loaded[0] is token]
+            chosen = next((r for r in mine + self.renderers if r.lock.acquire(blocking=False)), None)
+            if chosen is None and len(self.renderers) < RENDERERS_PER_ARCHITECTURE:
+                chosen = Renderer(self.template, *self._shape)
+                chosen.lock.acquire()
+                self.renderers.append(chosen)
+            busy = None if chosen is not None else (mine + self.renderers)[0]
+        if busy is not None:                      # wait outside the pool's lock
+            busy.lock.acquire()
+            chosen = busy
+        try:
+            yield chosen
+        finally:
+            chosen.lock.release()
+
+
+_pools: dict[tuple, RendererPool] = {}
+_pools_lock = threading.Lock()
+
+
+def pool_for(generator: keras.Model, latent_dim: int, num_classes: int) -> RendererPool:
+    key = (architecture_key(generator), latent_dim, num_classes)
+    with _pools_lock:
+        if key not in _pools:
+            _pools[key] = RendererPool(generator, latent_dim, num_classes)
+        return _pools[key]
 
 
 class Sampler:
     def __init__(self, generator: keras.Model, latent_dim: int, num_classes: int, kind: str, scale: float = 1.0):
-        self._generator = keras.models.clone_model(generator)
-        self._generator.set_weights(generator.get_weights())
+        self._pool = pool_for(generator, latent_dim, num_classes)
+        self._weights = generator.get_weights()      # numpy copies: training never touches them
+        self._token = object()                     # identifies this sampler's weights inside the shared renderer
         self.latent_dim = latent_dim
         self.num_classes = num_classes        # 0: unconditional
         self.kind = kind                      # "toy" or "image"
         self.scale = scale
         self.version = 0                      # bumps on every weight refresh
-        self._lock = threading.Lock()
-        signature = [tf.TensorSpec([None, latent_dim], tf.float32)]
-        if num_classes:
-            signature.append(tf.TensorSpec([None, 1], tf.int32))
-        # A fixed signature with a free batch size: one trace; XLA then compiles one program per bucket.
-        self._forward = tf.function(lambda *xs: self._generator(list(xs) if num_classes else xs[0], training=False),
-                                    input_signature=signature, jit_compile=True)
+        self._lock = threading.Lock()         # guards _weights and version
 
     @property
     def output_shape(self) -> tuple:
-        return tuple(self._generator.output_shape[1:])
+        return tuple(self._pool.template.output_shape[1:])
 
     def update_weights(self, weights: list) -> None:
         with self._lock:
-            self._generator.set_weights(weights)
+            self._weights = list(weights)
             self.version += 1
 
     def generate(self, z: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
@@ -58,28 +132,35 @@ class Sampler:
             if labels.shape != (len(z),) or labels.min() < 0 or labels.max() >= self.num_classes:
                 raise ValueError(f"labels must be {len(z)} class numbers in 0..{self.num_classes - 1}")
             args.append(labels[:, None])
-        with self._lock:
-            out = np.concatenate([self._padded_forward([a[i:i + BATCH_BUCKETS[-1]] for a in args])
-                                  for i in range(0, len(z), BATCH_BUCKETS[-1])]) if len(z) else self._empty()
+        if not len(z):
+            return self._empty()
+        with self._pool.acquire(self._token) as renderer:
+            with self._lock:
+                renderer.load(self._token, self.version, self._weights)
+            out = np.concatenate([self._padded_forward(renderer, [a[i:i + BATCH_BUCKETS[-1]] for a in args])
+                                  for i in range(0, len(z), BATCH_BUCKETS[-1])])
         return out * self.scale if self.kind == "toy" else out
 
     def compile_render(self) -> None:
         """Compile the one-sample program now (a new model's first slider drag would otherwise wait ~1 s)."""
         self.generate(np.zeros((1, self.latent_dim), np.float32), [0] if self.num_classes else None)
 
-    def _padded_forward(self, args: list) -> np.ndarray:
+    @staticmethod
+    def _padded_forward(renderer: Renderer, args: list) -> np.ndarray:
         n = len(args[0])
         bucket = next(b for b in BATCH_BUCKETS if b >= n)
         padded = [np.concatenate([a, np.zeros((bucket - n, *a.shape[1:]), a.dtype)]) for a in args]
-        return self._forward(*padded).numpy()[:n]
+        return renderer.forward(*padded).numpy()[:n]
 
     def _empty(self) -> np.ndarray:
         return np.zeros((0, *self.output_shape), np.float32)
 
     def weights(self) -> list:
         with self._lock:
-            return self._generator.get_weights()
+            return list(self._weights)
 
     def model(self) -> keras.Model:
-        """The generator copy, for saving; do not train it."""
-        return self._generator
+        """A fresh Keras generator holding this sampler's weights (to call directly or save)."""
+        model = keras.models.clone_model(self._pool.template)
+        model.set_weights(self.weights())
+        return model

@@ -1,7 +1,10 @@
 """Sampler: the XLA-compiled, padded forward pass gives what the generator itself gives, at any batch size."""
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pytest
 
+from playground import sampling
 from playground.config import default_config
 from playground.engine import Run
 
@@ -43,3 +46,36 @@ def test_conditional_padding_keeps_each_sample_its_own_class():
     np.testing.assert_allclose(out, _direct(run, z, labels), rtol=1e-4, atol=1e-4)
     run.sampler.compile_render()          # the one-sample program: must not disturb later renders
     np.testing.assert_allclose(run.sampler.generate(z[:1], labels[:1]), out[:1], rtol=1e-5, atol=1e-5)
+
+
+def test_runs_of_one_architecture_share_compiled_renderers_but_keep_their_own_weights():
+    # XLA keeps compiled programs for the life of the process: a renderer per run leaked ~3 MB a digits run.
+    config = default_config("ring", seed=0, width=16, latent_dim=3)
+    runs = [Run.build(config.replace(seed=seed)) for seed in (1, 2, 3)]
+    other = Run.build(config.replace(latent_dim=5))
+    assert len({id(run.sampler._pool) for run in runs}) == 1
+    assert other.sampler._pool is not runs[0].sampler._pool
+    z = np.random.default_rng(4).standard_normal((7, 3)).astype(np.float32)
+    for _ in range(2):                                # interleaved: each render loads its own weights
+        outs = [run.sampler.generate(z) for run in runs]
+        for run, out in zip(runs, outs):
+            np.testing.assert_allclose(out, _direct(run, z), rtol=1e-4, atol=1e-5)
+    assert not np.allclose(outs[0], outs[1])
+    assert 1 <= len(runs[0].sampler._pool.renderers) <= sampling.RENDERERS_PER_ARCHITECTURE
+
+
+def test_a_pool_never_grows_past_its_limit_under_concurrent_renders():
+    runs = [Run.build(default_config("ring", seed=seed, width=16, latent_dim=6)) for seed in range(6)]
+    z = np.ones((64, 6), np.float32)
+    with ThreadPoolExecutor(6) as pool:
+        outs = list(pool.map(lambda run: [run.sampler.generate(z) for _ in range(5)][-1], runs))
+    for run, out in zip(runs, outs):
+        np.testing.assert_allclose(out, _direct(run, z), rtol=1e-4, atol=1e-5)
+    assert len(runs[0].sampler._pool.renderers) <= sampling.RENDERERS_PER_ARCHITECTURE
+
+
+def test_architecture_key_ignores_layer_names_only():
+    a, b = (Run.build(default_config("ring", seed=s, width=16, latent_dim=3)).gan.generator for s in (1, 2))
+    wider = Run.build(default_config("ring", width=32, latent_dim=3)).gan.generator
+    assert a.layers[1].name != b.layers[1].name
+    assert sampling.architecture_key(a) == sampling.architecture_key(b) != sampling.architecture_key(wider)

@@ -3,9 +3,6 @@ snapshot needs. It knows nothing about threads; `Trainer` drives it and guards i
 """
 from __future__ import annotations
 
-import os
-import pathlib
-
 import keras
 import numpy as np
 import tensorflow as tf
@@ -35,29 +32,6 @@ class SingleDeviceAdam(keras.optimizers.Adam):
         if tf.distribute.has_strategy():      # a real multi-device strategy still gets its all-reduce
             return super()._all_reduce_sum_gradients(grads_and_vars)
         return list(grads_and_vars)
-
-
-TRAINING_NICENESS = 10     # how much lower than the web server's threads TensorFlow's step threads run
-
-
-def lower_training_priority(niceness: int = TRAINING_NICENESS) -> int:
-    """Run TensorFlow's op threads ("tf_Compute": the training steps) below the rest of the process.
-
-    On 2 cores, two trainings keep both cores busy, and the web server's threads and the XLA slider renders
-    (which run in their own threads) waited for a time slice: with a lower priority for the step threads, the
-    kernel runs a request first. Linux only (per-thread priorities through /proc); elsewhere nothing changes.
-    Returns how many threads were lowered.
-    """
-    lowered, target = 0, min(19, os.getpriority(os.PRIO_PROCESS, 0) + niceness)   # relative to the process's own
-    tasks = pathlib.Path("/proc/self/task")
-    for task in tasks.iterdir() if tasks.is_dir() else ():
-        try:
-            if (task / "comm").read_text().strip() == "tf_Compute":
-                os.setpriority(os.PRIO_PROCESS, int(task.name), target)
-                lowered += 1
-        except OSError:       # the thread ended meanwhile, or priorities are not ours to change
-            continue
-    return lowered
 
 
 def resolve_config(config: TrainConfig, dataset: datasets.Dataset) -> TrainConfig:

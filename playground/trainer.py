@@ -15,7 +15,7 @@ import numpy as np
 from playground import data as datasets
 from playground import evaluate
 from playground.config import TrainConfig
-from playground.engine import Run, lower_training_priority
+from playground.engine import Run
 from playground.history import History
 from playground.snapshot import Snapshot, empty_snapshot, frozen_array
 
@@ -155,7 +155,6 @@ class Trainer:
                 run = self._ensure_run()
                 self._publish()
             run.sampler.compile_render()    # now, not on the first slider drag (the sampler has its own lock)
-            lower_training_priority()       # TensorFlow's pool exists now; requests should go first
             while self._wait_while_paused():
                 with self._lock:
                     self._train_for(seconds=self.publish_interval)

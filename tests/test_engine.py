@@ -1,15 +1,11 @@
-"""Run: the optimizer workaround that keeps memory flat across many training runs; training thread priority."""
+"""Run: the optimizer workaround that keeps memory flat across many training runs."""
 import gc
-import os
-import pathlib
-import threading
 
 import keras
 import numpy as np
 import tensorflow as tf
 from tensorflow.python.framework.func_graph import FuncGraph
 
-from playground import engine
 from playground.config import default_config
 from playground.engine import Run, SingleDeviceAdam
 
@@ -52,17 +48,3 @@ def test_single_device_adam_updates_exactly_like_keras_adam():
         results.append(np.asarray(variable.numpy()))
     assert not np.allclose(results[0], start)
     np.testing.assert_allclose(results[1], results[0], rtol=1e-6, atol=1e-7)
-
-
-def test_training_threads_get_a_lower_priority_than_the_rest():
-    run = Run.build(default_config("ring", width=16, batch_size=32, seed=1))
-    run.train_chunk(2)                               # TensorFlow's op threads exist from here on
-    own = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
-    assert engine.lower_training_priority() > 0
-    tf_threads = [task for task in pathlib.Path("/proc/self/task").iterdir()
-                  if (task / "comm").read_text().strip() == "tf_Compute"]
-    assert tf_threads
-    for task in tf_threads:
-        assert os.getpriority(os.PRIO_PROCESS, int(task.name)) == min(19, os.getpriority(os.PRIO_PROCESS, 0)
-                                                                      + engine.TRAINING_NICENESS)
-    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == own    # this (a request's) thread keeps its own

@@ -55,6 +55,13 @@ class Renderer:
             self.model.set_weights(weights)
             self.loaded = (token, version)
 
+    def padded_forward(self, args: list) -> np.ndarray:
+        """The generator on one batch, padded up to the next bucket so XLA reuses a compiled program."""
+        n = len(args[0])
+        bucket = next(b for b in BATCH_BUCKETS if b >= n)
+        padded = [np.concatenate([a, np.zeros((bucket - n, *a.shape[1:]), a.dtype)]) for a in args]
+        return self.forward(*padded).numpy()[:n]
+
 
 class RendererPool:
     """The renderers of one architecture, created on demand up to RENDERERS_PER_ARCHITECTURE."""
@@ -137,20 +144,13 @@ class Sampler:
         with self._pool.acquire(self._token) as renderer:
             with self._lock:
                 renderer.load(self._token, self.version, self._weights)
-            out = np.concatenate([self._padded_forward(renderer, [a[i:i + BATCH_BUCKETS[-1]] for a in args])
+            out = np.concatenate([renderer.padded_forward([a[i:i + BATCH_BUCKETS[-1]] for a in args])
                                   for i in range(0, len(z), BATCH_BUCKETS[-1])])
         return out * self.scale if self.kind == "toy" else out
 
     def compile_render(self) -> None:
         """Compile the one-sample program now (a new model's first slider drag would otherwise wait ~1 s)."""
         self.generate(np.zeros((1, self.latent_dim), np.float32), [0] if self.num_classes else None)
-
-    @staticmethod
-    def _padded_forward(renderer: Renderer, args: list) -> np.ndarray:
-        n = len(args[0])
-        bucket = next(b for b in BATCH_BUCKETS if b >= n)
-        padded = [np.concatenate([a, np.zeros((bucket - n, *a.shape[1:]), a.dtype)]) for a in args]
-        return renderer.forward(*padded).numpy()[:n]
 
     def _empty(self) -> np.ndarray:
         return np.zeros((0, *self.output_shape), np.float32)

@@ -62,6 +62,7 @@ class Run:
         self._g_step = tf.function(self.gan.g_step)
         self._chunk = tf.function(self._chunk_eager)
         self._toy_probe = tf.function(self._toy_probe_eager)
+        self._raw_points = tf.function(lambda z: self.gan.generator([z], training=False))
         self.sampler = Sampler(self.gan.sampling_generator(), self.config.latent_dim, self.num_classes,
                                dataset.kind, dataset.scale)
         self.fixed_z, self.fixed_labels = self._fixed_noise()
@@ -163,14 +164,19 @@ class Run:
         return self.sampler.generate(self.fixed_z, self.fixed_labels)
 
     def toy_view(self, real: np.ndarray) -> ToyView:
+        """The 2D view draws the generator being trained, not its EMA copy (when EMA is on): the arrows are the
+        gradient for exactly these points, and one Step must visibly move them. Metrics and sliders use the
+        smoother EMA generator."""
         scale = self.dataset.scale
-        fake = self.fixed_samples()
+        fake = self._raw_points(tf.constant(self.fixed_z)).numpy() * scale
         low, high = _view_bounds(real)
         axis = np.linspace(low, high, TOY_GRID, dtype=np.float32)
         gx, gy = np.meshgrid(axis, axis)
         grid = np.stack([gx.ravel(), gy.ravel()], axis=1) / scale
         realness, push = self._toy_probe(tf.constant(grid), tf.constant(fake / scale, tf.float32))
-        return ToyView(real=frozen_array(real), fake=frozen_array(fake), grid_x=frozen_array(axis),
+        # The same frozen real points every publish: the Explore tab keys its cached figure on their identity.
+        real = real if isinstance(real, np.ndarray) and not real.flags.writeable else frozen_array(real)
+        return ToyView(real=real, fake=frozen_array(fake), grid_x=frozen_array(axis),
                        grid_y=frozen_array(axis), d_grid=frozen_array(realness.numpy().reshape(TOY_GRID, TOY_GRID)),
                        arrows=frozen_array(push.numpy() * scale))
 

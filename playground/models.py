@@ -96,6 +96,10 @@ def dcgan_discriminator(config: TrainConfig, data_shape: tuple, classes: int = 0
     h = layers.LeakyReLU(0.2)(_normed(layers.Conv2D(width, KERNEL, strides=2, padding="same"), config)(x))
     h = layers.LeakyReLU(0.2)(_normed(layers.Conv2D(width * 2, KERNEL, strides=2, padding="same"), config)(h))
     h = layers.Flatten()(h)
+    if not classes:
+        # Unconditional D gets a dense feature layer before its logit: digits at 60 s, FCD 34 -> 21. The
+        # conditional D does better without it at 15 s (91-93% vs 85-90% confident; README "Default recipes").
+        h = layers.LeakyReLU(0.2)(_normed(layers.Dense(width * 4, name="features"), config)(h))
     out = _projection_head(h, inputs, classes, config)
     return keras.Model(inputs if classes else x, out, name="discriminator")
 

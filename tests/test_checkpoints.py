@@ -23,7 +23,10 @@ def test_saved_and_reloaded_sampler_gives_identical_output(toy_run, tmp_path):
     save_run(toy_run, tmp_path / "ring")
     z = np.random.default_rng(0).standard_normal((50, 4)).astype(np.float32)
     np.testing.assert_array_equal(toy_run.sampler.generate(z), load_sampler(tmp_path / "ring").generate(z))
-    assert sorted(p.name for p in (tmp_path / "ring").iterdir()) == sorted(checkpoints.REQUIRED_FILES)
+    # The toy default has an EMA generator: it is saved beside the trained one, and samples come from it.
+    assert toy_run.gan.ema_generator is not None
+    saved = sorted(p.name for p in (tmp_path / "ring").iterdir())
+    assert saved == sorted([*checkpoints.REQUIRED_FILES, "generator_ema.keras"])
 
 
 def test_resume_restores_step_weights_and_optimizer(toy_run, tmp_path):
@@ -79,9 +82,12 @@ def test_failed_save_never_replaces_a_good_checkpoint(toy_run, tmp_path, monkeyp
 
 def test_incomplete_or_corrupt_checkpoints_give_clear_errors(toy_run, tmp_path):
     save_run(toy_run, tmp_path / "ring")
-    (tmp_path / "ring" / "generator.keras").write_bytes(b"not a zip at all")
+    (tmp_path / "ring" / "generator_ema.keras").write_bytes(b"not a zip at all")   # what samplers load
     with pytest.raises(CheckpointError, match="corrupt"):
         load_sampler(tmp_path / "ring")
+    (tmp_path / "ring" / "generator.keras").write_bytes(b"PK\x03\x04 truncated")   # what a resume loads
+    with pytest.raises(CheckpointError, match="corrupt"):
+        load_run(tmp_path / "ring")
     os.remove(tmp_path / "ring" / "meta.json")
     with pytest.raises(CheckpointError, match="incomplete"):
         load_sampler(tmp_path / "ring")

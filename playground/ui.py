@@ -8,8 +8,10 @@ No `from __future__ import annotations` here: Gradio reads the `gr.Request` type
 import base64
 import dataclasses
 import io
+import os
 import pathlib
 import re
+import time
 
 import gradio as gr
 import numpy as np
@@ -19,10 +21,17 @@ from playground.config import default_config
 from playground.session import (SamplerCache, SessionError, SessionRegistry, checkpoint_choices,
                                 checkpoints_root, freeze_startup_objects, parse_points, save_session_run,
                                 unpack_run_zip, user_checkpoints_root, zip_run)
-from playground.ui_layout import DATASETS, LIVE, PLOTLY_JS, SLIDERS
+from playground.ui_layout import DATASETS, LIVE, PLOTLY_JS, SLIDER_LIMIT, SLIDERS
+
+# Gradio re-summarises (pandas) up to 10,000 past queued events after every queued event, for a monitoring page
+# this app does not use: in the 8-session load test that was ~6% of the server's GIL time, and it grows as events
+# pile up over hours. Summarise every 1,000 events over the last 1,000 instead (read when the queue is made).
+os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", "1000")
+os.environ.setdefault("GRADIO_ANALYTICS_MAX_EVENTS", "1000")
 
 TOY_POINTS_SHOWN = 256      # of the 512 real / fake points in a snapshot (measured: ~40% less browser work)
 ANCHOR_SEED = 12345          # the cloud of samples behind a 2D generator's current point
+CLOUD_REFRESH_SECONDS = 1.0  # a training model's cloud is redrawn at most this often while its sliders move
 SAMPLERS = SamplerCache()    # loaded checkpoints, shared by every session and demo in this process
 USER_ERRORS = (ValueError, RuntimeError, OSError)   # the project's errors are these; all carry a message
 
@@ -293,7 +302,7 @@ class PlaygroundUI:
         try:
             sampler = self.explore_sampler(request, source)
             label = _label(sampler, label)
-            z = self.explore_z(request, source, sampler, mode, seed, psi, label, values)
+            z = self.explore_z(request, source, sampler, mode, seed, psi, label, checked_sliders(mode, values))
             output = sampler.generate(z, None if label is None else [label])
         except USER_ERRORS as exc:
             raise _user_error(exc)
@@ -323,10 +332,15 @@ class PlaygroundUI:
         return (gr.update(visible=False),) * 4
 
     def _cloud(self, request, sampler, psi, label):
+        """1,000 samples behind a 2D generator's current point. A training model gets a new version every
+        publish (0.5 s); redrawing its cloud and figure on each of those drags was ~7% of the server's GIL time
+        in the 8-session load test, so it is redrawn at most once per CLOUD_REFRESH_SECONDS."""
         cache = _session(self, request).scratch
         key = (sampler.version, psi, label)
-        if cache.get("cloud_key") != key or cache.get("cloud_sampler") is not sampler:
-            cache["cloud_sampler"] = sampler
+        same_view = cache.get("cloud_sampler") is sampler and cache.get("cloud_key", ())[1:] == key[1:]
+        recent = time.monotonic() - cache.get("cloud_time", -np.inf) < CLOUD_REFRESH_SECONDS
+        if not same_view or (cache["cloud_key"] != key and not recent):
+            cache["cloud_sampler"], cache["cloud_time"] = sampler, time.monotonic()
             z = latent.truncate(latent.z_from_seed(ANCHOR_SEED, sampler.latent_dim, 1000), psi)
             cache["cloud"], cache["cloud_key"] = sampler.generate(z, None if label is None else [label] * 1000), key
         return cache["cloud"]
@@ -474,6 +488,17 @@ def _whole(name, value) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         raise SessionError(f"{name} must be a whole number, got {value!r}")
     return int(value)
+
+
+def checked_sliders(mode, values) -> list[float]:
+    """The slider event sends raw values (it skips Gradio's own checks, see ui_layout): check them here."""
+    if mode not in ("raw", "pca"):
+        raise SessionError(f"mode must be 'raw' or 'pca', got {mode!r}")
+    for i, value in enumerate(values):
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if not number or not -SLIDER_LIMIT <= value <= SLIDER_LIMIT:     # NaN fails the range check too
+            raise SessionError(f"slider z[{i}] must be a number from {-SLIDER_LIMIT:g} to {SLIDER_LIMIT:g}, got {value!r}")
+    return [float(value) for value in values]
 
 
 def _label(sampler, label):

@@ -17,6 +17,7 @@ EXAMPLE_POINTS = "\n".join(f"{x:.2f}, {y:.2f}" for x, y in zip(
     np.sin(_T) ** 3 * 2, (13 * np.cos(_T) - 5 * np.cos(2 * _T) - 2 * np.cos(3 * _T) - np.cos(4 * _T)) / 8))
 LIVE = "live"
 SLIDERS = 6
+SLIDER_LIMIT = 4.0           # latent sliders run from -4 to 4 (z is standard normal)
 TOY_NOTE = ("**What am I looking at?** Green dots are real data, purple dots are the generator's samples. "
             "The background is the discriminator's verdict: green where it says *real*, purple where it says "
             "*fake*. Each arrow shows where the generator's gradient pushes a sample. Training works when the "
@@ -157,8 +158,8 @@ def explore_tab(ui):
             psi = gr.Slider(0.05, 1.0, value=1.0, step=0.05, label="truncation ψ (1 = none)", elem_id="psi")
             label = gr.Dropdown([], value=None, label="class", visible=False, elem_id="explore-class",
                                 allow_custom_value=True)
-            sliders = [gr.Slider(-4, 4, value=0.0, step=0.05, label=f"z[{i}]", elem_id=f"z-slider-{i}")
-                       for i in range(SLIDERS)]
+            sliders = [gr.Slider(-SLIDER_LIMIT, SLIDER_LIMIT, value=0.0, step=0.05, label=f"z[{i}]",
+                                 elem_id=f"z-slider-{i}") for i in range(SLIDERS)]
             directions_button = gr.Button("Recompute PCA directions (the live model keeps changing)",
                                           size="sm", elem_id="recompute-directions")
         with gr.Column(scale=1):
@@ -187,7 +188,10 @@ def explore_tab(ui):
     # Slider renders skip Gradio's queue: the page POSTs them straight to /run/explore_render. A render is a
     # few ms of model work, while a queued event's join + event-stream round trip cost more than that under
     # load (scripts/load_test.py measures both paths).
-    instant = dict(fast, queue=False)
+    # They also skip Gradio's per-component pre/postprocessing: each is a hop to a worker thread (11 inputs and 2
+    # outputs: 14 hops per drag with the call), and those hops were the server's largest cost in the 8-session
+    # load test. The handlers check the raw values themselves (ui.checked_sliders, _whole, latent.truncate).
+    instant = dict(fast, queue=False, preprocess=False, postprocess=False)
     psi.input(ui.explore_render, inputs, [image, plot], **instant, api_name="explore_render")
     for slider in sliders:
         slider.input(ui.explore_render, inputs, [image, plot], **instant, api_visibility="private")

@@ -119,3 +119,11 @@ def test_image_trainer_publishes_a_class_grid():
     assert snap.samples.min() >= -1 and snap.samples.max() <= 1
     assert list(snap.sample_labels[:10]) == list(range(10))
     assert snap.config.conditional is True
+
+
+def test_toy_snapshots_share_one_frozen_array_of_real_points():
+    # The Explore tab caches its figure on the identity of these points; a copy per publish rebuilt it each time.
+    trainer = Trainer(default_config("ring", batch_size=32, width=16), publish_interval=0.05)
+    first = trainer.step(2).toy.real
+    second = trainer.step(2).toy.real
+    assert second is first and not first.flags.writeable

@@ -188,6 +188,17 @@ def test_explore_refuses_paths_that_are_not_listed(server, client):
             client.predict(source, "raw", 0, 1.0, None, *SLIDERS, api_name="/explore_render")
 
 
+@pytest.mark.parametrize("mode, sliders, message", [
+    ("raw", [9.0] + SLIDERS[1:], r"slider z\[0\] must be a number from -4 to 4, got 9.0"),
+    ("raw", SLIDERS[:5] + ["a"], r"slider z\[5\] must be a number from -4 to 4, got 'a'"),
+    ("sideways", SLIDERS, "mode must be 'raw' or 'pca'"),
+])
+def test_slider_renders_check_the_raw_values_gradio_no_longer_checks(server, client, mode, sliders, message):
+    # The slider event skips Gradio's pre-processing (its bounds checks) for speed; the handler checks instead.
+    with pytest.raises(AppError, match=message):
+        client.predict(str(server["root"] / "ring"), mode, 0, 1.0, None, *sliders, api_name="/explore_render")
+
+
 def test_interpolation_gif_and_scrubbing(server, client):
     digits = str(server["root"] / "digits")
     strip, gif, frame, frame_image, _ = client.predict(digits, 0, 5, "spherical", 6, 1.0, 2,

@@ -15,7 +15,9 @@ Trainer still alive. Exits 1 if growth exceeds --max-growth, cleanup failed, or 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
+import faulthandler
 import gc
 import json
 import os
@@ -65,11 +67,40 @@ class Stats:
             self.counts[name] += 1
 
 
+class StallWatch:
+    """Dumps every thread's stack (faulthandler) when one request has waited `seconds`. Earlier soaks saw one
+    ~40 s stall per half hour; a stack taken during it shows where the server was stuck."""
+
+    def __init__(self, seconds: float, path: str | None, limit: int = 3):
+        self.seconds, self.path, self.limit = seconds, path, limit
+        self.dumps, self.lock = 0, threading.Lock()
+
+    @contextlib.contextmanager
+    def guard(self, what: str):
+        timer = threading.Timer(self.seconds, self.dump, args=(what,))
+        timer.daemon = True
+        timer.start()
+        try:
+            yield
+        finally:
+            timer.cancel()
+
+    def dump(self, what: str) -> None:
+        with self.lock:
+            if self.dumps >= self.limit:
+                return
+            self.dumps += 1
+            with open(self.path, "a") if self.path else contextlib.nullcontext(sys.stderr) as out:
+                out.write(f"\n=== {time.strftime('%H:%M:%S')}: {what} has waited {self.seconds:g} s; every thread:\n")
+                out.flush()
+                faulthandler.dump_traceback(file=out, all_threads=True)
+
+
 class Visitor:
     """One simulated user, opening and closing sessions one after another until the deadline."""
 
-    def __init__(self, index, url, registry, stats, deadline, seed, cycle_seconds, pause):
-        self.index, self.url, self.registry, self.stats = index, url, registry, stats
+    def __init__(self, index, url, registry, stats, deadline, seed, cycle_seconds, pause, watch):
+        self.index, self.url, self.registry, self.stats, self.watch = index, url, registry, stats, watch
         self.deadline, self.rng, self.cycle_seconds, self.pause = deadline, random.Random(seed), cycle_seconds, pause
         self.digits = str(checkpoints_root() / "digits")
         self.runs = 0
@@ -130,7 +161,8 @@ class Visitor:
 
     def render(self, client, source, phase):
         started = time.perf_counter()
-        call(client, "/explore_render", source, "raw", 0, 1.0, None, *slider_values(time.monotonic(), phase))
+        with self.watch.guard(f"visitor {self.index}'s slider render"):
+            call(client, "/explore_render", source, "raw", 0, 1.0, None, *slider_values(time.monotonic(), phase))
         self.stats.renders.append(time.perf_counter() - started)
         time.sleep(self.pause)
 
@@ -208,17 +240,19 @@ def memory_summary(samples, warmup_s, max_growth) -> dict:
             "growth_after_warmup": round(growth, 4), "max_growth": max_growth, "growth_ok": growth <= max_growth}
 
 
-def run_soak(seconds, interval, sessions, warmup_s, max_growth, cycle_seconds, pause, seed) -> dict:
+def run_soak(seconds, interval, sessions, warmup_s, max_growth, cycle_seconds, pause, seed,
+             stall_seconds=10.0, stall_dump=None) -> dict:
     os.environ["GRADIO_HEARTBEAT_INTERVAL"] = "1"   # Gradio notices a closed session within ~1 s (default 15 s)
     demo, url, registry = start_server(cap=sessions)      # one slot per visitor: nobody is turned away here
-    stats = Stats()
+    stats, watch = Stats(), StallWatch(stall_seconds, stall_dump)
     recorder = RssRecorder(interval, registry, stats)
     try:
         recorder.start()
         log(f"soak running for {seconds:g} s with {sessions} visitors")
         deadline = time.monotonic() + seconds
-        visitors = [threading.Thread(target=Visitor(i, url, registry, stats, deadline, seed + i, cycle_seconds, pause),
-                                     name=f"visitor-{i}") for i in range(sessions)]
+        visitors = [threading.Thread(name=f"visitor-{i}", target=Visitor(
+                        i, url, registry, stats, deadline, seed + i, cycle_seconds, pause, watch))
+                    for i in range(sessions)]
         for v in visitors:
             v.start()
         for v in visitors:
@@ -237,7 +271,8 @@ def run_soak(seconds, interval, sessions, warmup_s, max_growth, cycle_seconds, p
             "sessions_opened": stats.counts["opened"], "runs_started": stats.counts["runs"],
             "resets": stats.counts["resets"], "abandoned_while_training": stats.counts["abandoned"],
             "render_latency": summary_ms(stats.renders),
-            "cleanup": cleanup, "errors": len(stats.errors), "error_messages": stats.errors[:20],
+            "stall_dumps": watch.dumps, "cleanup": cleanup,
+            "errors": len(stats.errors), "error_messages": stats.errors[:20],
             "load_average": [round(x, 2) for x in os.getloadavg()]}
 
 
@@ -275,6 +310,9 @@ def parse_args(argv=None):
     p.add_argument("--cycle", type=float, default=20.0, help="seconds one session stays open (roughly)")
     p.add_argument("--pause", type=float, default=0.1, help="seconds between one visitor's slider events")
     p.add_argument("--seed", type=int, default=0, help="seeds the visitors' choices")
+    p.add_argument("--stall-seconds", type=float, default=10.0,
+                   help="a render waiting this long dumps every thread's stack (at most 3 dumps)")
+    p.add_argument("--stall-dump", help="append those stack dumps to this file (default: stderr)")
     p.add_argument("--csv", help="also write the RSS samples to this CSV file")
     p.add_argument("--json", action="store_true", help="print the report as one JSON object")
     args = p.parse_args(argv)
@@ -288,7 +326,7 @@ def parse_args(argv=None):
 def main(argv=None) -> int:
     args = parse_args(argv)
     out = run_soak(args.seconds, args.interval, args.sessions, args.warmup, args.max_growth, args.cycle,
-                   args.pause, args.seed)
+                   args.pause, args.seed, args.stall_seconds, args.stall_dump)
     if args.csv:
         write_csv(args.csv, out["samples"])
     print(json.dumps(out), flush=True) if args.json else print_human(out)

@@ -10,6 +10,7 @@ import json
 import pathlib
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -145,3 +146,18 @@ def test_memory_summary_measures_growth_from_the_first_sample_after_warm_up():
 
 def test_rss_reads_this_process():
     assert 10 < soak.rss_mb() < 100_000
+
+
+def test_stall_watch_dumps_every_thread_once_a_request_waits_too_long(tmp_path):
+    dump = tmp_path / "stalls.txt"
+    watch = soak.StallWatch(seconds=0.05, path=str(dump), limit=1)
+    with watch.guard("a slow render"):
+        time.sleep(0.3)
+    with watch.guard("a quick render"):      # finishes before its timer: no dump
+        pass
+    with watch.guard("another slow render"):  # over the limit of one dump
+        time.sleep(0.3)
+    text = dump.read_text()
+    assert watch.dumps == 1 and text.count("===") == 1
+    assert "a slow render has waited 0.05 s" in text
+    assert "test_stall_watch_dumps_every_thread" in text      # the stack of the thread that was waiting

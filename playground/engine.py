@@ -174,9 +174,7 @@ class Run:
         gx, gy = np.meshgrid(axis, axis)
         grid = np.stack([gx.ravel(), gy.ravel()], axis=1) / scale
         realness, push = self._toy_probe(tf.constant(grid), tf.constant(fake / scale, tf.float32))
-        # The same frozen real points every publish: the Explore tab keys its cached figure on their identity.
-        real = real if isinstance(real, np.ndarray) and not real.flags.writeable else frozen_array(real)
-        return ToyView(real=real, fake=frozen_array(fake), grid_x=frozen_array(axis),
+        return ToyView(real=frozen_array(real), fake=frozen_array(fake), grid_x=frozen_array(axis),
                        grid_y=frozen_array(axis), d_grid=frozen_array(realness.numpy().reshape(TOY_GRID, TOY_GRID)),
                        arrows=frozen_array(push.numpy() * scale))
 

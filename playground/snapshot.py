@@ -15,6 +15,10 @@ HISTORY_KEYS = ("d_loss", "g_loss", "d_real", "d_fake", "grad_norm_d", "grad_nor
 
 
 def frozen_array(values, dtype=np.float32) -> np.ndarray:
+    """A read-only copy. An array that is already frozen (read-only, owning its data, this dtype) is returned as
+    is: nothing can change it, and callers may key caches on its identity (the Explore tab's 2D figure)."""
+    if isinstance(values, np.ndarray) and not values.flags.writeable and values.base is None and values.dtype == dtype:
+        return values
     array = np.array(values, dtype=dtype, copy=True)
     array.setflags(write=False)
     return array

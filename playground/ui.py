@@ -497,7 +497,8 @@ def checked_sliders(mode, values) -> list[float]:
     for i, value in enumerate(values):
         number = isinstance(value, (int, float)) and not isinstance(value, bool)
         if not number or not -SLIDER_LIMIT <= value <= SLIDER_LIMIT:     # NaN fails the range check too
-            raise SessionError(f"slider z[{i}] must be a number from {-SLIDER_LIMIT:g} to {SLIDER_LIMIT:g}, got {value!r}")
+            raise SessionError(f"slider z[{i}] must be a number from {-SLIDER_LIMIT:g} to {SLIDER_LIMIT:g}, "
+                               f"got {value!r}")
     return [float(value) for value in values]
 
 

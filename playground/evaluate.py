@@ -1,6 +1,9 @@
 """Glue between a generator (a Sampler) and the metrics: what the trainer shows live and what `eval` prints."""
 from __future__ import annotations
 
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+
 import numpy as np
 
 from playground import data as datasets
@@ -36,6 +39,46 @@ def live_metrics(sampler, dataset: datasets.Dataset, n: int = LIVE_SAMPLES):
     real = datasets.real_sample(dataset, min(n, 512), seed=7)
     warning = metrics.collapse_warning(samples[:512], real, values)
     return values, warning
+
+
+# One metrics thread for the whole process: live metrics of every training take turns on it, so they use the core
+# that training (one TensorFlow thread) leaves free, and many sessions cannot pile up evaluations.
+_METRICS_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gan-metrics")
+
+
+class LiveMetrics:
+    """The trainer's live metrics, computed beside training instead of inside it.
+
+    Evaluating 1,000 digits (generate + classifier + FCD, ~0.35 s every 5 s) in the training thread cost ~7% of
+    steps/s. The sampler is a thread-safe copy of the generator's weights, so it can be evaluated while training
+    goes on; the result arrives at a later publish, labelled with the step it was computed for.
+    """
+
+    def __init__(self, interval: float):
+        self.interval = interval
+        self._pending: Future | None = None
+        self._last_start = -np.inf
+
+    def poll(self, sampler, dataset: datasets.Dataset, step: int, wait: bool) -> tuple | None:
+        """(metrics, collapse warning or None, step) when an evaluation finished since the last poll, else None.
+        Starts the next evaluation when one is due. wait=True (paused, stepping) returns fresh numbers now."""
+        result = None
+        if self._pending is not None and (wait or self._pending.done()):
+            finished, self._pending = self._pending, None
+            result = finished.result()     # re-raises a failed evaluation: the trainer shows it
+        now = time.perf_counter()
+        if self._pending is None and now - self._last_start >= self.interval:
+            self._last_start = now
+            future = _METRICS_THREAD.submit(_live_result, sampler, dataset, step)
+            if wait:
+                result = future.result()
+            else:
+                self._pending = future
+        return result
+
+
+def _live_result(sampler, dataset, step):
+    return (*live_metrics(sampler, dataset), step)
 
 
 def full_report(sampler, dataset: datasets.Dataset, n: int = 2000) -> dict:

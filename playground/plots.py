@@ -321,6 +321,7 @@ METRIC_FORMATS = {
     "label_accuracy": ("Label accuracy", "{:.0%}", "samples classified as the class asked for"),
     "modes_covered": ("Modes covered", "{:.0f}", "Gaussians that get their share of samples"),
     "high_quality_share": ("High-quality share", "{:.0%}", "samples within 3 sd of a mode"),
+    "step": ("Measured at step", "{:,.0f}", "metrics are computed beside training every few seconds"),
 }
 
 

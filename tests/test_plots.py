@@ -226,11 +226,13 @@ def test_gif_and_strip_reject_bad_frames(tmp_path):
 # -- metrics -----------------------------------------------------------------------------------------
 def test_metrics_markdown_formats_known_and_unknown_metrics():
     text = plots.metrics_markdown({"fcd": 3.14159, "confident_share": 0.834, "classes_covered": 9,
-                                   "modes_covered": 6, "num_modes": 8, "high_quality_share": 0.5, "ratio": 1.2345})
+                                   "modes_covered": 6, "num_modes": 8, "high_quality_share": 0.5, "ratio": 1.2345,
+                                   "step": 12345})
     assert "| FCD | 3.14 |" in text
     assert "| Confident samples | 83% |" in text
     assert "| Digit classes | 9 of 10 |" in text
     assert "| Modes covered | 6 of 8 |" in text
+    assert "| Measured at step | 12,345 |" in text
     assert "| ratio | 1.234 |" in text or "| ratio | 1.235 |" in text
     assert "num_modes" not in text and "num modes" not in text
     assert plots.metrics_markdown({}) == ""

@@ -1,10 +1,12 @@
 """The trainer, for real: tiny models, a few steps, a real background thread."""
+import threading
 import time
 
 import numpy as np
 import pytest
 from conftest import wait_for as wait_until
 
+from playground import evaluate
 from playground.config import default_config
 from playground.trainer import Trainer, TrainerError
 
@@ -127,3 +129,35 @@ def test_toy_snapshots_share_one_frozen_array_of_real_points():
     first = trainer.step(2).toy.real
     second = trainer.step(2).toy.real
     assert second is first and not first.flags.writeable
+
+
+def test_live_metrics_are_computed_beside_training(trainer, monkeypatch):
+    # Spy on the real evaluation (it still runs) to see which thread does it: not the training thread.
+    threads = []
+    real_live_metrics = evaluate.live_metrics
+
+    def spy(*args, **kwargs):
+        threads.append(threading.current_thread().name)
+        return real_live_metrics(*args, **kwargs)
+
+    monkeypatch.setattr(evaluate, "live_metrics", spy)
+    trainer.start()
+    assert wait_for(lambda: trainer.snapshot().metrics.get("step", 0) > 0), trainer.snapshot().error
+    snap = trainer.snapshot()
+    assert "modes_covered" in snap.metrics and snap.metrics["step"] <= snap.step
+    assert threads and all(name.startswith("gan-metrics") for name in threads), threads
+
+
+def test_stepping_gives_metrics_of_that_step(trainer):
+    snap = trainer.step(4)
+    assert snap.metrics["step"] == 4 and 0 <= snap.metrics["high_quality_share"] <= 1
+
+
+def test_a_failing_evaluation_is_shown_not_swallowed(trainer, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("classifier file is unreadable")
+
+    monkeypatch.setattr(evaluate, "live_metrics", broken)
+    trainer.start()
+    assert wait_for(lambda: trainer.snapshot().status == "error")
+    assert "classifier file is unreadable" in trainer.snapshot().error

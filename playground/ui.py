@@ -5,9 +5,6 @@ TensorFlow is imported only when a handler first needs it.
 
 No `from __future__ import annotations` here: Gradio reads the `gr.Request` type hints at runtime.
 """
-import base64
-import dataclasses
-import io
 import os
 import pathlib
 import re
@@ -16,12 +13,13 @@ import time
 import gradio as gr
 import numpy as np
 
-from playground import latent, plots, ui_layout
+from playground import latent, plots, ui_layout, views
 from playground.config import default_config
+from playground.snapshot import empty_snapshot
 from playground.session import (SamplerCache, SessionError, SessionRegistry, checkpoint_choices,
                                 checkpoints_root, freeze_startup_objects, parse_points, save_session_run,
                                 unpack_run_zip, user_checkpoints_root, zip_run)
-from playground.ui_layout import DATASETS, LIVE, PLOTLY_JS, SLIDER_LIMIT, SLIDERS
+from playground.ui_layout import DATASETS, LIVE, PLOTLY_JS, SLIDERS
 
 # Gradio re-summarises (pandas) up to 10,000 past queued events after every queued event, for a monitoring page
 # this app does not use: in the 8-session load test that was ~6% of the server's GIL time, and it grows as events
@@ -29,7 +27,6 @@ from playground.ui_layout import DATASETS, LIVE, PLOTLY_JS, SLIDER_LIMIT, SLIDER
 os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", "1000")
 os.environ.setdefault("GRADIO_ANALYTICS_MAX_EVENTS", "1000")
 
-TOY_POINTS_SHOWN = 256      # of the 512 real / fake points in a snapshot (measured: ~40% less browser work)
 ANCHOR_SEED = 12345          # the cloud of samples behind a 2D generator's current point
 CLOUD_REFRESH_SECONDS = 1.0  # a training model's cloud is redrawn at most this often while its sliders move
 SAMPLERS = SamplerCache()    # loaded checkpoints, shared by every session and demo in this process
@@ -124,7 +121,7 @@ class PlaygroundUI:
     def step(self, request: gr.Request, which, n, *settings):
         try:
             config, points = self.settings_to_config(*settings)
-            self.registry.step(request.session_hash, config, points, _whole("steps", n), which)
+            self.registry.step(request.session_hash, config, points, views.whole_number("steps", n), which)
         except USER_ERRORS as exc:
             raise _user_error(exc)
         return self.render_run(request, force=True)
@@ -163,15 +160,16 @@ class PlaygroundUI:
             # tab's select event redraws everything (and restarts the timer) when the user comes back.
             return (gr.skip(),) * 7 + (gr.Timer(active=False),)
         if snapshot is None:
-            return (status_line(None), "", plots.loss_figure(_empty_snapshot()).to_json(), gr.update(visible=False),
-                    gr.update(visible=False), gr.update(visible=False), "", gr.Timer(active=False))
+            hidden = gr.update(visible=False)
+            return (views.status_line(None), "", plots.loss_figure(empty_snapshot()).to_json(), hidden, hidden,
+                    hidden, "", gr.Timer(active=False))
         self._toast_news(session, snapshot, live_status, force)
         toy = snapshot.toy is not None
         samples = gr.update(visible=False) if toy or snapshot.samples is None else gr.update(
-            value=_inline_image(_sample_grid(snapshot), "samples from fixed noise"), visible=True)
-        toy_plot = gr.update(value=plots.toy_figure(_thinned(snapshot.toy)).to_json(), visible=True) if toy else (
-            gr.update(visible=False))
-        return (status_line(snapshot, live_status), warnings_markdown(snapshot),
+            value=views.inline_image_html(views.sample_grid(snapshot), "samples from fixed noise"), visible=True)
+        toy_plot = gr.update(visible=False) if not toy else gr.update(
+            value=plots.toy_figure(views.thinned_toy(snapshot.toy)).to_json(), visible=True)
+        return (views.status_line(snapshot, live_status), views.warnings_markdown(snapshot),
                 plots.loss_figure(snapshot).to_json(), samples, toy_plot, gr.update(visible=toy),
                 plots.metrics_markdown(snapshot.metrics), gr.Timer(active=running))
 
@@ -289,7 +287,7 @@ class PlaygroundUI:
         return cache[key][1]
 
     def explore_z(self, request, source, sampler, mode, seed, psi, label, values):
-        base = latent.z_from_seed(_whole("seed", seed), sampler.latent_dim)
+        base = latent.z_from_seed(views.whole_number("seed", seed), sampler.latent_dim)
         if mode == "pca":
             directions = self.directions(request, source, sampler, label)
             z = latent.z_from_sliders(base, list(values)[:len(directions)], directions)
@@ -301,13 +299,13 @@ class PlaygroundUI:
         """The fast path behind every slider: one sample, drawn as an image or a highlighted 2D point."""
         try:
             sampler = self.explore_sampler(request, source)
-            label = _label(sampler, label)
-            z = self.explore_z(request, source, sampler, mode, seed, psi, label, checked_sliders(mode, values))
+            label = views.class_label(sampler, label)
+            z = self.explore_z(request, source, sampler, mode, seed, psi, label, views.checked_sliders(mode, values))
             output = sampler.generate(z, None if label is None else [label])
         except USER_ERRORS as exc:
             raise _user_error(exc)
         if sampler.kind == "image":
-            return _inline_image(_big_image(output)), gr.skip()
+            return views.inline_image_html(views.big_image(output)), gr.skip()
         return gr.skip(), plots.with_highlight(self._cloud_figure(request, source, sampler, psi, label), output)
 
     def _cloud_figure(self, request, source, sampler, psi, label) -> dict:
@@ -355,13 +353,13 @@ class PlaygroundUI:
         """Source, mode, seed or class changed: reset the sliders to match, then render."""
         try:
             sampler = self.explore_sampler(request, source)
-            label = _label(sampler, label)
+            label = views.class_label(sampler, label)
             if mode == "pca":
                 count = len(self.directions(request, source, sampler, label, refresh=refresh_directions))
                 values = [0.0] * SLIDERS
             else:
                 count = min(SLIDERS, sampler.latent_dim)
-                base = latent.z_from_seed(_whole("seed", seed), sampler.latent_dim)[0]
+                base = latent.z_from_seed(views.whole_number("seed", seed), sampler.latent_dim)[0]
                 values = [round(float(np.clip(v, -4, 4)), 2) for v in base[:SLIDERS]] + [0.0] * SLIDERS
         except USER_ERRORS as exc:
             raise _user_error(exc)
@@ -397,9 +395,9 @@ class PlaygroundUI:
     def interpolate(self, request: gr.Request, source, seed_a, seed_b, how, n_frames, psi, label):
         try:
             sampler = self.explore_sampler(request, source)
-            label = _label(sampler, label)
-            dim, n = sampler.latent_dim, _whole("frames", n_frames)     # the slider bounds it to 2..32
-            z0, z1 = (latent.z_from_seed(_whole("seed", s), dim) for s in (seed_a, seed_b))
+            label = views.class_label(sampler, label)
+            dim, n = sampler.latent_dim, views.whole_number("frames", n_frames)     # the slider bounds it to 2..32
+            z0, z1 = (latent.z_from_seed(views.whole_number("seed", s), dim) for s in (seed_a, seed_b))
             path = latent.truncate(latent.interpolation_path(z0, z1, n, how), psi)
             outputs = sampler.generate(path, None if label is None else [label] * n)
         except USER_ERRORS as exc:
@@ -409,106 +407,27 @@ class PlaygroundUI:
             cloud = self._cloud(request, sampler, psi, label)
             session.scratch["frames"] = ("toy", outputs, cloud)
             return (gr.update(visible=False), gr.update(value=None, visible=False), gr.update(maximum=n - 1, value=0),
-                    gr.update(visible=False), gr.update(value=_path_figure(cloud, outputs, 0), visible=True))
-        frames = [_big_image(frame[None], upscale=3) for frame in outputs]
+                    gr.update(visible=False), gr.update(value=views.path_figure_json(cloud, outputs, 0), visible=True))
+        frames = [views.big_image(frame[None], upscale=3) for frame in outputs]
         session.scratch["frames"] = ("image", frames, None)
         gif = plots.frames_to_gif(frames, session.temp_dir() / f"interpolation-{seed_a}-{seed_b}-{how}.gif")
-        strip = _inline_image(plots.frames_strip(frames), f"{n} frames, {how} path from seed {seed_a} to {seed_b}")
+        caption = f"{n} frames, {how} path from seed {seed_a} to {seed_b}"
+        strip = views.inline_image_html(plots.frames_strip(frames), caption)
         return (gr.update(value=strip, visible=True), gr.update(value=str(gif), visible=True),
-                gr.update(maximum=n - 1, value=0), gr.update(value=_inline_image(frames[0]), visible=True),
+                gr.update(maximum=n - 1, value=0), gr.update(value=views.inline_image_html(frames[0]), visible=True),
                 gr.update(visible=False))
 
     def scrub(self, request: gr.Request, index):
         kind, frames, cloud = _session(self, request).scratch.get("frames", (None, None, None))
         if frames is None:
             raise gr.Error("make an interpolation first (press 'Interpolate')")
-        i = int(np.clip(_whole("frame", index), 0, len(frames) - 1))
-        return (_inline_image(frames[i]), gr.skip()) if kind == "image" else (gr.skip(), _path_figure(cloud, frames, i))
+        i = int(np.clip(views.whole_number("frame", index), 0, len(frames) - 1))
+        if kind == "image":
+            return views.inline_image_html(frames[i]), gr.skip()
+        return gr.skip(), views.path_figure_json(cloud, frames, i)
 
     def unload(self, request: gr.Request):
         self.registry.close(request.session_hash)
-
-
-# == small pure helpers ==================================================================================
-def status_line(snapshot, live_status=None) -> str:
-    if snapshot is None:
-        return "**idle** · press **Train** to start (the defaults train a ring of 8 Gaussians in seconds)"
-    status = live_status or snapshot.status
-    if status == "running" and snapshot.status == "idle":
-        return "**starting** · loading data and building the models (a few seconds)…"
-    text = (f"**{status}** · step {snapshot.step:,} · {snapshot.steps_per_sec:.1f} steps/s · "
-            f"{snapshot.wall_time:.1f} s trained")
-    return text + (f"\n\n**Error:** {snapshot.error}" if snapshot.error else "")
-
-
-def warnings_markdown(snapshot) -> str:
-    return "\n".join(f"- ⚠️ {w}" for w in snapshot.warnings)
-
-
-def _empty_snapshot():
-    from playground.snapshot import empty_snapshot   # numpy only
-    return empty_snapshot()
-
-
-def _thinned(toy, keep=TOY_POINTS_SHOWN):
-    """Fewer points and arrows: the browser redraws this view twice a second, and SVG cost grows per point."""
-    return dataclasses.replace(toy, real=toy.real[:keep], fake=toy.fake[:keep], arrows=toy.arrows[:keep])
-
-
-def _sample_grid(snapshot):
-    labels = snapshot.sample_labels
-    columns = len(np.unique(labels)) if labels is not None else None
-    return plots.image_grid(snapshot.samples, ncols=columns)
-
-
-def _big_image(images, upscale=None):
-    height = images.shape[1]
-    return plots.image_grid(images, ncols=1, upscale=upscale or max(1, 224 // height), border=0)
-
-
-def _path_figure(cloud, path, index):
-    return plots.points_figure(cloud, highlight=path[index:index + 1],
-                               title=f"Interpolation: frame {index} of {len(path) - 1}").to_json()
-
-
-def _inline_image(picture, caption: str = "") -> str:
-    """The picture inside the event's reply (a data URI): no cache file to write and no second request to
-    fetch it, which is most of a slider round trip once the server is busy training."""
-    buffer = io.BytesIO()
-    picture.save(buffer, format="PNG")
-    data = base64.b64encode(buffer.getvalue()).decode("ascii")
-    image = (f'<img src="data:image/png;base64,{data}" alt="{caption or "generated sample"}" '
-             f'width="{picture.width}" height="{picture.height}" style="image-rendering: pixelated; max-width: 100%">')
-    return f'<figure style="margin: 0">{image}<figcaption>{caption}</figcaption></figure>' if caption else image
-
-
-def _whole(name, value) -> int:
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise SessionError(f"{name} must be a whole number, got {value!r}")
-    return int(value)
-
-
-def checked_sliders(mode, values) -> list[float]:
-    """The slider event sends raw values (it skips Gradio's own checks, see ui_layout): check them here."""
-    if mode not in ("raw", "pca"):
-        raise SessionError(f"mode must be 'raw' or 'pca', got {mode!r}")
-    for i, value in enumerate(values):
-        number = isinstance(value, (int, float)) and not isinstance(value, bool)
-        if not number or not -SLIDER_LIMIT <= value <= SLIDER_LIMIT:     # NaN fails the range check too
-            raise SessionError(f"slider z[{i}] must be a number from {-SLIDER_LIMIT:g} to {SLIDER_LIMIT:g}, "
-                               f"got {value!r}")
-    return [float(value) for value in values]
-
-
-def _label(sampler, label):
-    if not sampler.num_classes:
-        return None
-    label = 0 if label is None else _whole("class", label)
-    if not 0 <= label < sampler.num_classes:
-        raise SessionError(f"class must be between 0 and {sampler.num_classes - 1}, got {label}")
-    return label
 
 
 def warm_up(checkpoints_dir=None) -> None:
@@ -540,7 +459,7 @@ def build_demo(registry: SessionRegistry | None = None, checkpoints_dir=None) ->
                     "latent space.")
         with gr.Tabs():
             with gr.Tab("Train", id="train", elem_id="train-tab") as train_tab:
-                train = ui_layout.train_tab(ui, status_line(None), plots.loss_figure(_empty_snapshot()).to_json())
+                train = ui_layout.train_tab(ui, views.status_line(None), plots.loss_figure(empty_snapshot()).to_json())
             with gr.Tab("Explore", id="explore", elem_id="explore-tab") as explore_tab:
                 explore = ui_layout.explore_tab(ui)
         quick = dict(concurrency_limit=None, show_progress="hidden", api_visibility="private")

@@ -8,6 +8,7 @@ import numpy as np
 import plotly
 
 from playground.config import LOSSES, default_config
+from playground.views import SLIDER_LIMIT
 
 DATASETS = [("ring (2D)", "ring"), ("grid (2D)", "grid"), ("spiral (2D)", "spiral"), ("moons (2D)", "moons"),
             ("my points (2D)", "points"), ("digits (bundled MNIST subset)", "digits"), ("MNIST (download)", "mnist"),
@@ -17,7 +18,6 @@ EXAMPLE_POINTS = "\n".join(f"{x:.2f}, {y:.2f}" for x, y in zip(
     np.sin(_T) ** 3 * 2, (13 * np.cos(_T) - 5 * np.cos(2 * _T) - 2 * np.cos(3 * _T) - np.cos(4 * _T)) / 8))
 LIVE = "live"
 SLIDERS = 6
-SLIDER_LIMIT = 4.0           # latent sliders run from -4 to 4 (z is standard normal)
 TOY_NOTE = ("**What am I looking at?** Green dots are real data, purple dots are the generator's samples. "
             "The background is the discriminator's verdict: green where it says *real*, purple where it says "
             "*fake*. Each arrow shows where the generator's gradient pushes a sample. Training works when the "

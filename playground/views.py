@@ -1,0 +1,90 @@
+"""What the page shows, computed from snapshots and samplers: pure functions with no Gradio in them, so
+playground.ui stays thin wiring. Also the checks for values that reach a handler unchecked (events that skip
+Gradio's preprocessing)."""
+import base64
+import dataclasses
+import io
+
+import numpy as np
+
+from playground import plots
+from playground.session import SessionError
+
+SLIDER_LIMIT = 4.0           # latent sliders run from -4 to 4 (z is standard normal)
+TOY_POINTS_SHOWN = 256      # of the 512 real / fake points in a snapshot (measured: ~40% less browser work)
+
+
+def status_line(snapshot, live_status=None) -> str:
+    if snapshot is None:
+        return "**idle** · press **Train** to start (the defaults train a ring of 8 Gaussians in seconds)"
+    status = live_status or snapshot.status
+    if status == "running" and snapshot.status == "idle":
+        return "**starting** · loading data and building the models (a few seconds)…"
+    text = (f"**{status}** · step {snapshot.step:,} · {snapshot.steps_per_sec:.1f} steps/s · "
+            f"{snapshot.wall_time:.1f} s trained")
+    return text + (f"\n\n**Error:** {snapshot.error}" if snapshot.error else "")
+
+
+def warnings_markdown(snapshot) -> str:
+    return "\n".join(f"- ⚠️ {w}" for w in snapshot.warnings)
+
+
+def thinned_toy(toy, keep=TOY_POINTS_SHOWN):
+    """Fewer points and arrows: the browser redraws this view twice a second, and SVG cost grows per point."""
+    return dataclasses.replace(toy, real=toy.real[:keep], fake=toy.fake[:keep], arrows=toy.arrows[:keep])
+
+
+def sample_grid(snapshot):
+    labels = snapshot.sample_labels
+    columns = len(np.unique(labels)) if labels is not None else None
+    return plots.image_grid(snapshot.samples, ncols=columns)
+
+
+def big_image(images, upscale=None):
+    height = images.shape[1]
+    return plots.image_grid(images, ncols=1, upscale=upscale or max(1, 224 // height), border=0)
+
+
+def path_figure_json(cloud, path, index):
+    return plots.points_figure(cloud, highlight=path[index:index + 1],
+                               title=f"Interpolation: frame {index} of {len(path) - 1}").to_json()
+
+
+def inline_image_html(picture, caption: str = "") -> str:
+    """The picture inside the event's reply (a data URI): no cache file to write and no second request to
+    fetch it, which is most of a slider round trip once the server is busy training."""
+    buffer = io.BytesIO()
+    picture.save(buffer, format="PNG")
+    data = base64.b64encode(buffer.getvalue()).decode("ascii")
+    image = (f'<img src="data:image/png;base64,{data}" alt="{caption or "generated sample"}" '
+             f'width="{picture.width}" height="{picture.height}" style="image-rendering: pixelated; max-width: 100%">')
+    return f'<figure style="margin: 0">{image}<figcaption>{caption}</figcaption></figure>' if caption else image
+
+
+def whole_number(name, value) -> int:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise SessionError(f"{name} must be a whole number, got {value!r}")
+    return int(value)
+
+
+def checked_sliders(mode, values) -> list[float]:
+    """The slider event sends raw values (it skips Gradio's own checks, see ui_layout): check them here."""
+    if mode not in ("raw", "pca"):
+        raise SessionError(f"mode must be 'raw' or 'pca', got {mode!r}")
+    for i, value in enumerate(values):
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if not number or not -SLIDER_LIMIT <= value <= SLIDER_LIMIT:     # NaN fails the range check too
+            raise SessionError(f"slider z[{i}] must be a number from {-SLIDER_LIMIT:g} to {SLIDER_LIMIT:g}, "
+                               f"got {value!r}")
+    return [float(value) for value in values]
+
+
+def class_label(sampler, label):
+    if not sampler.num_classes:
+        return None
+    label = 0 if label is None else whole_number("class", label)
+    if not 0 <= label < sampler.num_classes:
+        raise SessionError(f"class must be between 0 and {sampler.num_classes - 1}, got {label}")
+    return label

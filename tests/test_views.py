@@ -1,6 +1,5 @@
 """The page's pure helpers (playground.views): checks on values that reach a handler unchecked, and the text and
 pictures built from snapshots. No server needed; the same checks also run through the API in test_ui.py."""
-import numpy as np
 import pytest
 from PIL import Image
 

@@ -209,6 +209,16 @@ def test_pipeline_is_seeded():
     assert not np.array_equal(first_batches(3), first_batches(4))
 
 
+def test_pipeline_does_not_autotune_so_dropping_a_run_is_quick():
+    # tf.data's autotuner sleeps up to 60 s between rounds and deleting an iterator waits for it: a closed
+    # session's cleanup once took 20-60 s. Timing that here would take a minute; the cause is this option.
+    pipeline = make_pipeline(_indexed_images(10), batch_size=4, seed=0)
+    assert pipeline.options().autotune.enabled is False
+    it = iter(pipeline)
+    next(it)
+    del it      # an iterator in use is deleted (the prefetch thread is stopped) without error
+
+
 def test_pipeline_batches_may_exceed_the_dataset_size():
     x, _ = next(iter(make_pipeline(_indexed_images(10), batch_size=16, seed=0)))
     index = x.numpy()[:, 0, 0, 0].astype(int)

@@ -39,6 +39,7 @@ class TrainConfig:
     augment: bool = False        # DiffAugment-style translation of real and fake images before D
     spectral_norm: bool = False  # spectral normalization of D's layers (Miyato et al. 2018)
     conditional: bool | None = None  # None: conditional when the data has labels
+    clusters: int = 0            # unconditional images: k-means pseudo-classes that G and D condition on; 0 off
     image_size: int = 28         # uploads are resized to this
     channels: int = 1            # 1 grey, 3 RGB (uploads)
     seed: int = 0
@@ -112,8 +113,9 @@ NUMERIC_RANGES = {
     "ema": (0.0, 0.9999),
     "image_size": (8, 64),
     "seed": (0, 2**31 - 1),
+    "clusters": (0, 100),
 }
-INTEGER_FIELDS = {"width", "latent_dim", "batch_size", "d_steps", "image_size", "seed"}
+INTEGER_FIELDS = {"width", "latent_dim", "batch_size", "d_steps", "image_size", "seed", "clusters"}
 
 
 def _check_choice(name, value, allowed):
@@ -149,9 +151,12 @@ TOY_DEFAULTS = dict(model="auto", width=64, latent_dim=2, batch_size=256, lr_g=2
 # Images: hinge loss, an EMA generator (decay 0.99, ~100 steps) and Adam beta1 0 were each measured better per
 # wall-clock second on digits (beta1 0.5 -> 0: 15 s confident share 86-90% -> 91-93% over 3 seeds, 60 s FCD
 # 4.5-5.1 -> 3.9-4.3); the numbers are in README "Default recipes".
+# Unconditional images train as a self-conditioned GAN (Liu et al. 2020): 10 k-means clusters of the images stand
+# in for labels. Unconditional digits at 60 s, seeds 0 and 1: FCD 12.5 / 82% and 10.5 / 80% confident, against
+# 21.5 / 65% without (README "Default recipes").
 IMAGE_DEFAULTS = dict(model="auto", width=32, latent_dim=64, batch_size=32, lr_g=2e-3, lr_d=2e-3, beta1=0.0,
-                      loss="hinge", ema=0.99)
+                      loss="hinge", ema=0.99, clusters=10)
 
 # The TF DCGAN tutorial recipe, kept for the side-by-side benchmark.
 TUTORIAL_RECIPE = dict(model="tutorial", latent_dim=100, batch_size=256, lr_g=1e-4, lr_d=1e-4, beta1=0.9,
-                       conditional=False)
+                       conditional=False, clusters=0)

@@ -14,6 +14,7 @@ Images are (N, H, W, C) float32 in [-1, 1] at `config.image_size` / `config.chan
 """
 from __future__ import annotations
 
+import dataclasses
 import pathlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -52,6 +53,7 @@ class Dataset:
     modes: np.ndarray | None = None   # toys with known Gaussian modes: (K, 2) centres in data coordinates
     mode_sd: float = 0.0              # their standard deviation
     class_names: tuple = ()           # one name per label (folder names for uploads), else ()
+    pseudo_labels: bool = False       # labels are k-means clusters (self-conditioning), not real classes
     notes: tuple = ()                 # facts the UI should show, e.g. files in an upload that were skipped
 
 
@@ -246,6 +248,41 @@ def _frozen(values, dtype):
 # -- feeding the trainer -------------------------------------------------------------------------
 
 PREFETCH_BATCHES = 2     # one batch being used, the next one ready
+MIN_IMAGES_PER_CLUSTER = 50   # fewer images than this per cluster: train plainly unconditional
+KMEANS_ROUNDS = 25
+
+
+def with_clusters(dataset: Dataset, k: int, seed: int) -> Dataset:
+    """The images with k-means clusters as their labels (self-conditioned GAN, Liu et al. 2020), or the dataset
+    unchanged when it is too small for k clusters. Seeded: the same data and seed give the same clusters, so a
+    saved run resumes with the classes it was trained on."""
+    if k < 2 or len(dataset.x) < MIN_IMAGES_PER_CLUSTER * k:
+        return dataset
+    labels = cluster_labels(dataset.x, k, seed)
+    return dataclasses.replace(dataset, labels=labels, num_classes=k, pseudo_labels=True,
+                               class_names=tuple(f"cluster {i}" for i in range(k)))
+
+
+def cluster_labels(images: np.ndarray, k: int, seed: int) -> np.ndarray:
+    """k-means (k-means++ start) on 2x2-pooled pixels: ~0.2 s for 5,000 digits. int32 labels (N,)."""
+    n, height, width, channels = images.shape
+    points = images[:, :height // 2 * 2, :width // 2 * 2].reshape(n, height // 2, 2, width // 2, 2, channels)
+    points = points.mean(axis=(2, 4)).reshape(n, -1).astype(np.float64)
+    rng = np.random.default_rng(seed)
+    centres = points[[rng.integers(n)]]
+    for _ in range(1, k):
+        gap = np.clip(_squared_distances(points, centres).min(axis=1), 0.0, None)
+        pick = rng.choice(n, p=gap / gap.sum()) if gap.sum() > 0 else rng.integers(n)   # all alike: any will do
+        centres = np.vstack([centres, points[pick]])
+    for _ in range(KMEANS_ROUNDS):
+        labels = _squared_distances(points, centres).argmin(axis=1)
+        centres = np.array([points[labels == j].mean(axis=0) if np.any(labels == j) else centres[j]
+                            for j in range(k)])
+    return _squared_distances(points, centres).argmin(axis=1).astype(np.int32)
+
+
+def _squared_distances(points, centres):
+    return (points ** 2).sum(1)[:, None] - 2 * points @ centres.T + (centres ** 2).sum(1)[None]
 
 
 def make_pipeline(dataset: Dataset, batch_size: int, seed: int) -> tf.data.Dataset:

@@ -48,8 +48,10 @@ class Run:
 
     def __init__(self, config: TrainConfig, dataset: datasets.Dataset):
         self.config = resolve_config(config.validate(), dataset)
+        if not self.config.conditional and self.config.clusters and dataset.kind == "image":
+            dataset = datasets.with_clusters(dataset, self.config.clusters, self.config.seed)
         self.dataset = dataset
-        self.num_classes = dataset.num_classes if self.config.conditional else 0
+        self.num_classes = dataset.num_classes if self.config.conditional or dataset.pseudo_labels else 0
         keras.utils.set_random_seed(self.config.seed)
         generator, discriminator = build_models(self.config, dataset.x.shape[1:], self.num_classes)
         self.gan = GAN(generator, discriminator, self.config.latent_dim, self.num_classes,

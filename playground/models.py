@@ -19,8 +19,9 @@ BN_MOMENTUM = 0.99
 
 
 def build_models(config: TrainConfig, data_shape: tuple, num_classes: int):
-    """(generator, discriminator) for a resolved config; `num_classes` > 0 makes them conditional."""
-    classes = num_classes if config.conditional else 0
+    """(generator, discriminator) for a resolved config; `num_classes` > 0 makes them conditional (on real
+    classes, or on k-means clusters for a self-conditioned unconditional run)."""
+    classes = num_classes
     arch = config.architecture
     if arch == "mlp":
         return mlp_generator(config, classes), mlp_discriminator(config, classes)

@@ -1,11 +1,11 @@
 import os
-import pathlib
 
 import numpy as np
 import pytest
 
 from playground import checkpoints
 from playground.checkpoints import CheckpointError, load_run, load_sampler, safe_run_name, save_run
+from playground import evaluate
 from playground.config import default_config
 from playground.engine import Run
 
@@ -50,6 +50,21 @@ def test_conditional_image_checkpoint_round_trip(tmp_path):
     reloaded = load_sampler(tmp_path / "d")
     assert reloaded.num_classes == 10
     np.testing.assert_array_equal(run.sampler.generate(z, labels), reloaded.generate(z, labels))
+
+
+def test_self_conditioned_run_resumes_with_the_same_clusters(tmp_path):
+    config = default_config("digits", width=8, latent_dim=8, batch_size=16, seed=5, conditional=False)
+    run = Run.build(config)
+    assert run.num_classes == config.clusters == 10 and run.dataset.pseudo_labels
+    run.train()
+    run.refresh_sampler()
+    values, _ = evaluate.quality(run.sampler, run.dataset, n=40)
+    assert "fcd" in values and "label_accuracy" not in values, "cluster numbers are not digit classes"
+    save_run(run, tmp_path / "sc")
+    resumed = load_run(tmp_path / "sc")
+    np.testing.assert_array_equal(resumed.dataset.labels, run.dataset.labels)
+    assert load_sampler(tmp_path / "sc").num_classes == 10
+    resumed.train()
 
 
 def test_spectral_norm_discriminator_resumes_exactly(tmp_path):

@@ -7,7 +7,7 @@ import pytest
 
 from playground.config import TrainConfig, default_config
 from playground.data import (DIGIT_CLASSES, TOY_POOL_SIZE, DataError, Dataset, load_dataset, load_digits,
-                             make_pipeline, real_sample)
+                             make_pipeline, real_sample, cluster_labels, with_clusters)
 
 
 def _nearest_mode_offsets(dataset):
@@ -217,6 +217,25 @@ def test_pipeline_does_not_autotune_so_dropping_a_run_is_quick():
     it = iter(pipeline)
     next(it)
     del it      # an iterator in use is deleted (the prefetch thread is stopped) without error
+
+
+def test_clusters_separate_distinct_images_and_are_seeded():
+    rng = np.random.default_rng(0)
+    dark = rng.normal(-0.8, 0.05, (150, 8, 8, 1))
+    light = rng.normal(0.8, 0.05, (150, 8, 8, 1))
+    images = np.concatenate([dark, light]).astype(np.float32)
+    labels = cluster_labels(images, 2, seed=3)
+    assert len(set(labels[:150])) == 1 and len(set(labels[150:])) == 1 and labels[0] != labels[-1]
+    np.testing.assert_array_equal(cluster_labels(images, 2, seed=3), labels)
+
+
+def test_with_clusters_labels_big_datasets_and_leaves_small_ones_alone():
+    big = _indexed_images(500)
+    clustered = with_clusters(big, 4, seed=0)
+    assert clustered.pseudo_labels and clustered.num_classes == 4 and set(clustered.labels) == {0, 1, 2, 3}
+    assert clustered.class_names[0] == "cluster 0"
+    small = _indexed_images(100)
+    assert with_clusters(small, 4, seed=0) is small       # fewer than 50 images per cluster
 
 
 def test_pipeline_batches_may_exceed_the_dataset_size():

@@ -247,7 +247,6 @@ def _frozen(values, dtype):
 
 # -- feeding the trainer -------------------------------------------------------------------------
 
-PREFETCH_BATCHES = 2     # one batch being used, the next one ready
 MIN_IMAGES_PER_CLUSTER = 50   # fewer images than this per cluster: train plainly unconditional
 KMEANS_ROUNDS = 25
 
@@ -283,6 +282,9 @@ def cluster_labels(images: np.ndarray, k: int, seed: int) -> np.ndarray:
 
 def _squared_distances(points, centres):
     return (points ** 2).sum(1)[:, None] - 2 * points @ centres.T + (centres ** 2).sum(1)[None]
+
+
+PREFETCH_BATCHES = 2     # one batch being used, the next one ready
 
 
 def make_pipeline(dataset: Dataset, batch_size: int, seed: int) -> tf.data.Dataset:

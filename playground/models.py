@@ -21,12 +21,12 @@ BN_MOMENTUM = 0.99
 def build_models(config: TrainConfig, data_shape: tuple, num_classes: int):
     """(generator, discriminator) for a resolved config; `num_classes` > 0 makes them conditional (on real
     classes, or on k-means clusters for a self-conditioned unconditional run)."""
-    classes = num_classes
     arch = config.architecture
     if arch == "mlp":
-        return mlp_generator(config, classes), mlp_discriminator(config, classes)
+        return mlp_generator(config, num_classes), mlp_discriminator(config, num_classes)
     if arch == "dcgan":
-        return dcgan_generator(config, data_shape, classes), dcgan_discriminator(config, data_shape, classes)
+        return (dcgan_generator(config, data_shape, num_classes),
+                dcgan_discriminator(config, data_shape, num_classes))
     if arch == "tutorial":
         return tutorial_generator(config, data_shape), tutorial_discriminator(data_shape)
     raise ValueError(f"unknown model {arch!r}")

@@ -8,17 +8,17 @@ No `from __future__ import annotations` here: Gradio reads the `gr.Request` type
 import os
 import pathlib
 import re
-import time
 
 import gradio as gr
-import numpy as np
 
-from playground import latent, plots, ui_layout, views
+from playground import plots, ui_layout, views
 from playground.config import default_config
 from playground.snapshot import empty_snapshot
-from playground.session import (SamplerCache, SessionError, SessionRegistry, checkpoint_choices,
+from playground.session import (SessionError, SessionRegistry, checkpoint_choices,
                                 checkpoints_root, freeze_startup_objects, parse_points, save_session_run,
                                 unpack_run_zip, user_checkpoints_root, zip_run)
+from playground.ui_common import SAMPLERS, USER_ERRORS, session_of, user_error
+from playground.ui_explore import ExploreHandlers
 from playground.ui_layout import DATASETS, LIVE, PLOTLY_JS, SLIDERS
 
 # Gradio re-summarises (pandas) up to 10,000 past queued events after every queued event, for a monitoring page
@@ -27,24 +27,9 @@ from playground.ui_layout import DATASETS, LIVE, PLOTLY_JS, SLIDERS
 os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", "1000")
 os.environ.setdefault("GRADIO_ANALYTICS_MAX_EVENTS", "1000")
 
-ANCHOR_SEED = 12345          # the cloud of samples behind a 2D generator's current point
-CLOUD_REFRESH_SECONDS = 1.0  # a training model's cloud is redrawn at most this often while its sliders move
-SAMPLERS = SamplerCache()    # loaded checkpoints, shared by every session and demo in this process
-USER_ERRORS = (ValueError, RuntimeError, OSError)   # the project's errors are these; all carry a message
 
-
-def _user_error(exc: Exception) -> gr.Error:
-    """Show the message to the user; anything not raised on purpose by the project also goes to the log."""
-    expected = type(exc).__module__.startswith("playground.")
-    return gr.Error(str(exc) or type(exc).__name__, print_exception=not expected)
-
-
-def _session(ui, request):
-    return ui.registry.session(request.session_hash)
-
-
-class PlaygroundUI:
-    """Handlers, bound to one registry and one checkpoints folder."""
+class PlaygroundUI(ExploreHandlers):
+    """Handlers, bound to one registry and one checkpoints folder (the Explore tab's are in ui_explore.py)."""
 
     def __init__(self, registry: SessionRegistry, root: pathlib.Path):
         self.registry, self.root, self.samplers = registry, pathlib.Path(root), SAMPLERS
@@ -78,7 +63,7 @@ class PlaygroundUI:
             config, points = self.settings_to_config(*settings)
             note = self.registry.start(request.session_hash, config, points)
         except USER_ERRORS as exc:
-            raise _user_error(exc)
+            raise user_error(exc)
         if note != "Training started.":          # the status line says that much; other notes are news
             gr.Info(note)
         return self.render_run(request, force=True)
@@ -94,7 +79,7 @@ class PlaygroundUI:
             else:
                 getattr(trainer, action)()
         except USER_ERRORS as exc:
-            raise _user_error(exc)
+            raise user_error(exc)
         return self.render_run(request, force=True)
 
     def pause(self, request: gr.Request):
@@ -110,12 +95,12 @@ class PlaygroundUI:
         return self.render_run(request)
 
     def show_train_tab(self, request: gr.Request):
-        _session(self, request).scratch["tab"] = "train"
+        session_of(self, request).scratch["tab"] = "train"
         return self.render_run(request, force=True)
 
     def show_explore_tab(self, request: gr.Request):
         """Stop the Train tab's refresh while it is hidden: slider renders get the CPU instead."""
-        _session(self, request).scratch["tab"] = "explore"
+        session_of(self, request).scratch["tab"] = "explore"
         return gr.Timer(active=False)
 
     def step(self, request: gr.Request, which, n, *settings):
@@ -123,7 +108,7 @@ class PlaygroundUI:
             config, points = self.settings_to_config(*settings)
             self.registry.step(request.session_hash, config, points, views.whole_number("steps", n), which)
         except USER_ERRORS as exc:
-            raise _user_error(exc)
+            raise user_error(exc)
         return self.render_run(request, force=True)
 
     def reset(self, request: gr.Request, *settings):
@@ -131,7 +116,7 @@ class PlaygroundUI:
             config, points = self.settings_to_config(*settings)
             self.registry.reset(request.session_hash, config, points)
         except USER_ERRORS as exc:
-            raise _user_error(exc)
+            raise user_error(exc)
         gr.Info("Run discarded; press Train to start a new one with the settings on the left.")
         return self.render_run(request, force=True)
 
@@ -142,12 +127,12 @@ class PlaygroundUI:
         try:
             trainer.set_hyperparams(lr_g=lr_g, lr_d=lr_d, d_steps=int(d_steps) if d_steps is not None else d_steps)
         except USER_ERRORS as exc:
-            raise _user_error(ValueError(f"{exc} (training keeps its previous values)"))
+            raise user_error(ValueError(f"{exc} (training keeps its previous values)"))
         gr.Info(f"Applied from the next step: lr_g={lr_g:g}, lr_d={lr_d:g}, d_steps={int(d_steps)}")
 
     def render_run(self, request, force=False):
         """Outputs for RUN_OUTPUTS from the newest snapshot; all skipped when nothing changed (cheap ticks)."""
-        session = _session(self, request)
+        session = session_of(self, request)
         trainer = session.trainer
         snapshot = None if trainer is None else trainer.snapshot()
         live_status = None if trainer is None else trainer.status   # newer than the snapshot's own
@@ -203,12 +188,12 @@ class PlaygroundUI:
 
     # -- save / load -----------------------------------------------------------------------------------
     def save(self, request: gr.Request, name):
-        session = _session(self, request)
+        session = session_of(self, request)
         try:
             folder = save_session_run(session, name, self.root)
             archive = zip_run(folder, session.temp_dir())
         except USER_ERRORS as exc:
-            raise _user_error(exc)
+            raise user_error(exc)
         gr.Info(f"Saved as {folder.name!r} (step {session.saved_step}); it is in the checkpoint lists now.")
         return str(archive), *self.checkpoint_dropdowns()
 
@@ -217,10 +202,10 @@ class PlaygroundUI:
 
         try:
             path = self._checked_checkpoint(source)
-            self.registry.require_no_unsaved_work(_session(self, request), "loading a checkpoint")
+            self.registry.require_no_unsaved_work(session_of(self, request), "loading a checkpoint")
             self.registry.adopt_run(request.session_hash, load_run(path))
         except USER_ERRORS as exc:
-            raise _user_error(exc)
+            raise user_error(exc)
         return self._after_load(request, path.name)
 
     def load_upload(self, request: gr.Request, upload):
@@ -231,12 +216,12 @@ class PlaygroundUI:
         try:
             if not upload:
                 raise SessionError("choose a run .zip (from 'Download run') first")
-            self.registry.require_no_unsaved_work(_session(self, request), "loading a checkpoint")
+            self.registry.require_no_unsaved_work(session_of(self, request), "loading a checkpoint")
             with tempfile.TemporaryDirectory(prefix="gan-upload-") as folder:
                 run = load_run(unpack_run_zip(upload, folder))
             self.registry.adopt_run(request.session_hash, run)
         except USER_ERRORS as exc:
-            raise _user_error(exc)
+            raise user_error(exc)
         return self._after_load(request, pathlib.Path(str(upload)).name)
 
     def _after_load(self, request, name):
@@ -264,167 +249,18 @@ class PlaygroundUI:
         return (gr.update(choices=choices, value=default),
                 gr.update(choices=[("this session's run", LIVE)] + choices))
 
-    # == Explore tab ====================================================================================
-    def explore_sampler(self, request, source):
-        if source == LIVE:
-            trainer = self.registry.trainer(request.session_hash)
-            sampler = None if trainer is None else trainer.sampler()
-            if sampler is None:
-                raise SessionError("this session has no model yet: press Train on the Train tab, or pick a "
-                                   "checkpoint as the source")
-            return sampler
-        return self.samplers.get(self._checked_checkpoint(source))
-
-    def directions(self, request, source, sampler, label, refresh=False):
-        """GANSpace-style directions, cached per session, source and class (recomputed on request)."""
-        cache = _session(self, request).scratch.setdefault("directions", {})
-        key = (source, label)
-        if refresh or key not in cache or cache[key][0] is not sampler:   # a Reset makes a new sampler
-            features = int(np.prod(sampler.output_shape))
-            k = min(SLIDERS, sampler.latent_dim, features)
-            cache[key] = (sampler, latent.pca_directions(sampler.generate, sampler.latent_dim, k, n_samples=max(
-                500, sampler.latent_dim + 1), labels=label))
-        return cache[key][1]
-
-    def explore_z(self, request, source, sampler, mode, seed, psi, label, values):
-        base = latent.z_from_seed(views.whole_number("seed", seed), sampler.latent_dim)
-        if mode == "pca":
-            directions = self.directions(request, source, sampler, label)
-            z = latent.z_from_sliders(base, list(values)[:len(directions)], directions)
-        else:
-            z = latent.z_from_sliders(base, list(values)[:min(SLIDERS, sampler.latent_dim)])
-        return latent.truncate(z, psi)
-
-    def explore_render(self, request: gr.Request, source, mode, seed, psi, label, *values):
-        """The fast path behind every slider: one sample, drawn as an image or a highlighted 2D point."""
-        try:
-            sampler = self.explore_sampler(request, source)
-            label = views.class_label(sampler, label)
-            z = self.explore_z(request, source, sampler, mode, seed, psi, label, views.checked_sliders(mode, values))
-            output = sampler.generate(z, None if label is None else [label])
-        except USER_ERRORS as exc:
-            raise _user_error(exc)
-        if sampler.kind == "image":
-            return views.inline_image_html(views.big_image(output)), gr.skip()
-        return gr.skip(), plots.with_highlight(self._cloud_figure(request, source, sampler, psi, label), output)
-
-    def _cloud_figure(self, request, source, sampler, psi, label) -> dict:
-        """The slider's unchanging backdrop (sample cloud and real points), built once per model version."""
-        cache = _session(self, request).scratch
-        cloud, real = self._cloud(request, sampler, psi, label), self._real_points(request, source)
-        parts = cache.get("figure_parts")
-        if parts is None or parts[0] is not cloud or parts[1] is not real:
-            cache["figure"] = plots.points_base(cloud, real=real, title="Samples (red: the current z)")
-            cache["figure_parts"] = (cloud, real)
-        return cache["figure"]
-
-    def _real_points(self, request, source):
-        """The training data behind a live 2D model, from its latest snapshot (checkpoints carry none)."""
-        trainer = self.registry.trainer(request.session_hash) if source == LIVE else None
-        toy = None if trainer is None else trainer.snapshot().toy
-        return None if toy is None else toy.real
-
-    def clear_interpolation(self, request: gr.Request):
-        """A new model makes the old interpolation meaningless: hide it rather than show stale frames."""
-        _session(self, request).scratch.pop("frames", None)
-        return (gr.update(visible=False),) * 4
-
-    def _cloud(self, request, sampler, psi, label):
-        """1,000 samples behind a 2D generator's current point. A training model gets a new version every
-        publish (0.5 s); redrawing its cloud and figure on each of those drags was ~7% of the server's GIL time
-        in the 8-session load test, so it is redrawn at most once per CLOUD_REFRESH_SECONDS."""
-        cache = _session(self, request).scratch
-        key = (sampler.version, psi, label)
-        same_view = cache.get("cloud_sampler") is sampler and cache.get("cloud_key", ())[1:] == key[1:]
-        recent = time.monotonic() - cache.get("cloud_time", -np.inf) < CLOUD_REFRESH_SECONDS
-        if not same_view or (cache["cloud_key"] != key and not recent):
-            cache["cloud_sampler"], cache["cloud_time"] = sampler, time.monotonic()
-            z = latent.truncate(latent.z_from_seed(ANCHOR_SEED, sampler.latent_dim, 1000), psi)
-            cache["cloud"], cache["cloud_key"] = sampler.generate(z, None if label is None else [label] * 1000), key
-        return cache["cloud"]
-
-    def explore_refresh(self, request: gr.Request, source, mode, seed, psi, label, *values):
-        return self._refresh(request, source, mode, seed, psi, label, values, refresh_directions=False)
-
-    def recompute_directions(self, request: gr.Request, source, mode, seed, psi, label, *values):
-        return self._refresh(request, source, mode, seed, psi, label, values, refresh_directions=True)
-
-    def _refresh(self, request, source, mode, seed, psi, label, values, refresh_directions):
-        """Source, mode, seed or class changed: reset the sliders to match, then render."""
-        try:
-            sampler = self.explore_sampler(request, source)
-            label = views.class_label(sampler, label)
-            if mode == "pca":
-                count = len(self.directions(request, source, sampler, label, refresh=refresh_directions))
-                values = [0.0] * SLIDERS
-            else:
-                count = min(SLIDERS, sampler.latent_dim)
-                base = latent.z_from_seed(views.whole_number("seed", seed), sampler.latent_dim)[0]
-                values = [round(float(np.clip(v, -4, 4)), 2) for v in base[:SLIDERS]] + [0.0] * SLIDERS
-        except USER_ERRORS as exc:
-            raise _user_error(exc)
-        name = "PC" if mode == "pca" else "z"
-        sliders = [gr.update(visible=i < count, value=values[i], label=f"{name}[{i}]") for i in range(SLIDERS)]
-        classes = gr.update(visible=sampler.num_classes > 0, choices=list(range(sampler.num_classes)),
-                            value=label if label is not None else (0 if sampler.num_classes else None))
-        image, figure = self.explore_render(request, source, mode, seed, psi, label, *values[:SLIDERS])
-        info = (f"{'image' if sampler.kind == 'image' else '2D'} generator · latent size {sampler.latent_dim}"
-                + (f" · {sampler.num_classes} classes" if sampler.num_classes else ""))
-        image_update = gr.update(value=image, visible=True) if sampler.kind == "image" else gr.update(visible=False)
-        plot_update = gr.update(value=figure, visible=True) if sampler.kind != "image" else gr.update(visible=False)
-        return (*sliders, classes, image_update, plot_update, info)
-
-    def random_seed(self, request: gr.Request, source, mode, seed, psi, label, *values):
-        seed = int(np.random.default_rng().integers(0, 2**31 - 1))
-        return (seed, *self.explore_refresh(request, source, mode, seed, psi, label, *values))
-
     def page_load(self, request: gr.Request):
         """First visit: list checkpoints and show the first bundled one, so sliders work before training."""
         try:
             checkpoint_list, sources = self.checkpoint_dropdowns()
         except USER_ERRORS as exc:
-            raise _user_error(exc)
+            raise user_error(exc)
         source = checkpoint_list["value"] or LIVE
         sources["value"] = source
         if source == LIVE:
             return (checkpoint_list, sources) + (gr.skip(),) * (SLIDERS + 4)
         return (checkpoint_list, sources, *self.explore_refresh(request, source, "raw", 0, 1.0, None,
                                                                    *[0.0] * SLIDERS))
-
-    # -- interpolation ---------------------------------------------------------------------------------
-    def interpolate(self, request: gr.Request, source, seed_a, seed_b, how, n_frames, psi, label):
-        try:
-            sampler = self.explore_sampler(request, source)
-            label = views.class_label(sampler, label)
-            dim, n = sampler.latent_dim, views.whole_number("frames", n_frames)     # the slider bounds it to 2..32
-            z0, z1 = (latent.z_from_seed(views.whole_number("seed", s), dim) for s in (seed_a, seed_b))
-            path = latent.truncate(latent.interpolation_path(z0, z1, n, how), psi)
-            outputs = sampler.generate(path, None if label is None else [label] * n)
-        except USER_ERRORS as exc:
-            raise _user_error(exc)
-        session = _session(self, request)
-        if sampler.kind != "image":
-            cloud = self._cloud(request, sampler, psi, label)
-            session.scratch["frames"] = ("toy", outputs, cloud)
-            return (gr.update(visible=False), gr.update(value=None, visible=False), gr.update(maximum=n - 1, value=0),
-                    gr.update(visible=False), gr.update(value=views.path_figure_json(cloud, outputs, 0), visible=True))
-        frames = [views.big_image(frame[None], upscale=3) for frame in outputs]
-        session.scratch["frames"] = ("image", frames, None)
-        gif = plots.frames_to_gif(frames, session.temp_dir() / f"interpolation-{seed_a}-{seed_b}-{how}.gif")
-        caption = f"{n} frames, {how} path from seed {seed_a} to {seed_b}"
-        strip = views.inline_image_html(plots.frames_strip(frames), caption)
-        return (gr.update(value=strip, visible=True), gr.update(value=str(gif), visible=True),
-                gr.update(maximum=n - 1, value=0), gr.update(value=views.inline_image_html(frames[0]), visible=True),
-                gr.update(visible=False))
-
-    def scrub(self, request: gr.Request, index):
-        kind, frames, cloud = _session(self, request).scratch.get("frames", (None, None, None))
-        if frames is None:
-            raise gr.Error("make an interpolation first (press 'Interpolate')")
-        i = int(np.clip(views.whole_number("frame", index), 0, len(frames) - 1))
-        if kind == "image":
-            return views.inline_image_html(frames[i]), gr.skip()
-        return gr.skip(), views.path_figure_json(cloud, frames, i)
 
     def unload(self, request: gr.Request):
         self.registry.close(request.session_hash)

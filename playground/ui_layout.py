@@ -1,5 +1,6 @@
 """The page's layout: the components and event wiring of the Train and Explore tabs. The handlers live in
-playground.ui.PlaygroundUI (passed in as `ui`); playground.ui.build_demo puts the tabs on the page.
+playground.ui.PlaygroundUI (passed in as `ui`; its Explore handlers are in playground.ui_explore);
+playground.ui.build_demo puts the tabs on the page.
 """
 import pathlib
 
@@ -45,7 +46,7 @@ def _live_plot(elem_id, value="", visible=True):
 
 
 def _picture(elem_id, visible=True, min_height=None):
-    """An image shown from inline HTML (see playground.ui._inline_image)."""
+    """An image shown from inline HTML (see playground.views.inline_image_html)."""
     return gr.HTML("", js_on_load=None, elem_id=elem_id, visible=visible, min_height=min_height)
 
 
@@ -190,7 +191,8 @@ def explore_tab(ui):
     # load (scripts/load_test.py measures both paths).
     # They also skip Gradio's per-component pre/postprocessing: each is a hop to a worker thread (11 inputs and 2
     # outputs: 14 hops per drag with the call), and those hops were the server's largest cost in the 8-session
-    # load test. The handlers check the raw values themselves (ui.checked_sliders, _whole, latent.truncate).
+    # load test. The handlers check the raw values themselves (views.checked_sliders, views.whole_number,
+    # latent.truncate).
     instant = dict(fast, queue=False, preprocess=False, postprocess=False)
     psi.input(ui.explore_render, inputs, [image, plot], **instant, api_name="explore_render")
     for slider in sliders:

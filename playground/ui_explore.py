@@ -1,0 +1,172 @@
+"""The Explore tab's handlers: latent sliders (raw z or PCA directions), the 2D sample cloud, interpolation and
+its scrubber. PlaygroundUI (ui.py) inherits them; they use its `registry`, `samplers` and `_checked_checkpoint`.
+
+Slider and scrub events skip Gradio's pre/postprocessing (ui_layout.py), so these check their raw values
+themselves (views.checked_sliders, views.whole_number, latent.truncate).
+
+No `from __future__ import annotations` here: Gradio reads the `gr.Request` type hints at runtime.
+"""
+import time
+
+import gradio as gr
+import numpy as np
+
+from playground import latent, plots, views
+from playground.session import SessionError
+from playground.ui_common import USER_ERRORS, session_of, user_error
+from playground.ui_layout import LIVE, SLIDERS
+
+ANCHOR_SEED = 12345          # the cloud of samples behind a 2D generator's current point
+CLOUD_REFRESH_SECONDS = 1.0  # a training model's cloud is redrawn at most this often while its sliders move
+
+
+class ExploreHandlers:
+    """Explore-tab handlers, mixed into PlaygroundUI."""
+
+    def explore_sampler(self, request, source):
+        if source == LIVE:
+            trainer = self.registry.trainer(request.session_hash)
+            sampler = None if trainer is None else trainer.sampler()
+            if sampler is None:
+                raise SessionError("this session has no model yet: press Train on the Train tab, or pick a "
+                                   "checkpoint as the source")
+            return sampler
+        return self.samplers.get(self._checked_checkpoint(source))
+
+    def directions(self, request, source, sampler, label, refresh=False):
+        """GANSpace-style directions, cached per session, source and class (recomputed on request)."""
+        cache = session_of(self, request).scratch.setdefault("directions", {})
+        key = (source, label)
+        if refresh or key not in cache or cache[key][0] is not sampler:   # a Reset makes a new sampler
+            features = int(np.prod(sampler.output_shape))
+            k = min(SLIDERS, sampler.latent_dim, features)
+            cache[key] = (sampler, latent.pca_directions(sampler.generate, sampler.latent_dim, k, n_samples=max(
+                500, sampler.latent_dim + 1), labels=label))
+        return cache[key][1]
+
+    def explore_z(self, request, source, sampler, mode, seed, psi, label, values):
+        base = latent.z_from_seed(views.whole_number("seed", seed), sampler.latent_dim)
+        if mode == "pca":
+            directions = self.directions(request, source, sampler, label)
+            z = latent.z_from_sliders(base, list(values)[:len(directions)], directions)
+        else:
+            z = latent.z_from_sliders(base, list(values)[:min(SLIDERS, sampler.latent_dim)])
+        return latent.truncate(z, psi)
+
+    def explore_render(self, request: gr.Request, source, mode, seed, psi, label, *values):
+        """The fast path behind every slider: one sample, drawn as an image or a highlighted 2D point."""
+        try:
+            sampler = self.explore_sampler(request, source)
+            label = views.class_label(sampler, label)
+            z = self.explore_z(request, source, sampler, mode, seed, psi, label, views.checked_sliders(mode, values))
+            output = sampler.generate(z, None if label is None else [label])
+        except USER_ERRORS as exc:
+            raise user_error(exc)
+        if sampler.kind == "image":
+            return views.inline_image_html(views.big_image(output)), gr.skip()
+        return gr.skip(), plots.with_highlight(self._cloud_figure(request, source, sampler, psi, label), output)
+
+    def _cloud_figure(self, request, source, sampler, psi, label) -> dict:
+        """The slider's unchanging backdrop (sample cloud and real points), built once per model version."""
+        cache = session_of(self, request).scratch
+        cloud, real = self._cloud(request, sampler, psi, label), self._real_points(request, source)
+        parts = cache.get("figure_parts")
+        if parts is None or parts[0] is not cloud or parts[1] is not real:
+            cache["figure"] = plots.points_base(cloud, real=real, title="Samples (red: the current z)")
+            cache["figure_parts"] = (cloud, real)
+        return cache["figure"]
+
+    def _real_points(self, request, source):
+        """The training data behind a live 2D model, from its latest snapshot (checkpoints carry none)."""
+        trainer = self.registry.trainer(request.session_hash) if source == LIVE else None
+        toy = None if trainer is None else trainer.snapshot().toy
+        return None if toy is None else toy.real
+
+    def clear_interpolation(self, request: gr.Request):
+        """A new model makes the old interpolation meaningless: hide it rather than show stale frames."""
+        session_of(self, request).scratch.pop("frames", None)
+        return (gr.update(visible=False),) * 4
+
+    def _cloud(self, request, sampler, psi, label):
+        """1,000 samples behind a 2D generator's current point. A training model gets a new version every
+        publish (0.5 s); redrawing its cloud and figure on each of those drags was ~7% of the server's GIL time
+        in the 8-session load test, so it is redrawn at most once per CLOUD_REFRESH_SECONDS."""
+        cache = session_of(self, request).scratch
+        key = (sampler.version, psi, label)
+        same_view = cache.get("cloud_sampler") is sampler and cache.get("cloud_key", ())[1:] == key[1:]
+        recent = time.monotonic() - cache.get("cloud_time", -np.inf) < CLOUD_REFRESH_SECONDS
+        if not same_view or (cache["cloud_key"] != key and not recent):
+            cache["cloud_sampler"], cache["cloud_time"] = sampler, time.monotonic()
+            z = latent.truncate(latent.z_from_seed(ANCHOR_SEED, sampler.latent_dim, 1000), psi)
+            cache["cloud"], cache["cloud_key"] = sampler.generate(z, None if label is None else [label] * 1000), key
+        return cache["cloud"]
+
+    def explore_refresh(self, request: gr.Request, source, mode, seed, psi, label, *values):
+        return self._refresh(request, source, mode, seed, psi, label, values, refresh_directions=False)
+
+    def recompute_directions(self, request: gr.Request, source, mode, seed, psi, label, *values):
+        return self._refresh(request, source, mode, seed, psi, label, values, refresh_directions=True)
+
+    def _refresh(self, request, source, mode, seed, psi, label, values, refresh_directions):
+        """Source, mode, seed or class changed: reset the sliders to match, then render."""
+        try:
+            sampler = self.explore_sampler(request, source)
+            label = views.class_label(sampler, label)
+            if mode == "pca":
+                count = len(self.directions(request, source, sampler, label, refresh=refresh_directions))
+                values = [0.0] * SLIDERS
+            else:
+                count = min(SLIDERS, sampler.latent_dim)
+                base = latent.z_from_seed(views.whole_number("seed", seed), sampler.latent_dim)[0]
+                values = [round(float(np.clip(v, -4, 4)), 2) for v in base[:SLIDERS]] + [0.0] * SLIDERS
+        except USER_ERRORS as exc:
+            raise user_error(exc)
+        name = "PC" if mode == "pca" else "z"
+        sliders = [gr.update(visible=i < count, value=values[i], label=f"{name}[{i}]") for i in range(SLIDERS)]
+        classes = gr.update(visible=sampler.num_classes > 0, choices=list(range(sampler.num_classes)),
+                            value=label if label is not None else (0 if sampler.num_classes else None))
+        image, figure = self.explore_render(request, source, mode, seed, psi, label, *values[:SLIDERS])
+        info = (f"{'image' if sampler.kind == 'image' else '2D'} generator · latent size {sampler.latent_dim}"
+                + (f" · {sampler.num_classes} classes" if sampler.num_classes else ""))
+        image_update = gr.update(value=image, visible=True) if sampler.kind == "image" else gr.update(visible=False)
+        plot_update = gr.update(value=figure, visible=True) if sampler.kind != "image" else gr.update(visible=False)
+        return (*sliders, classes, image_update, plot_update, info)
+
+    def random_seed(self, request: gr.Request, source, mode, seed, psi, label, *values):
+        seed = int(np.random.default_rng().integers(0, 2**31 - 1))
+        return (seed, *self.explore_refresh(request, source, mode, seed, psi, label, *values))
+
+    # -- interpolation ---------------------------------------------------------------------------------
+    def interpolate(self, request: gr.Request, source, seed_a, seed_b, how, n_frames, psi, label):
+        try:
+            sampler = self.explore_sampler(request, source)
+            label = views.class_label(sampler, label)
+            dim, n = sampler.latent_dim, views.whole_number("frames", n_frames)     # the slider bounds it to 2..32
+            z0, z1 = (latent.z_from_seed(views.whole_number("seed", s), dim) for s in (seed_a, seed_b))
+            path = latent.truncate(latent.interpolation_path(z0, z1, n, how), psi)
+            outputs = sampler.generate(path, None if label is None else [label] * n)
+        except USER_ERRORS as exc:
+            raise user_error(exc)
+        session = session_of(self, request)
+        if sampler.kind != "image":
+            cloud = self._cloud(request, sampler, psi, label)
+            session.scratch["frames"] = ("toy", outputs, cloud)
+            return (gr.update(visible=False), gr.update(value=None, visible=False), gr.update(maximum=n - 1, value=0),
+                    gr.update(visible=False), gr.update(value=views.path_figure_json(cloud, outputs, 0), visible=True))
+        frames = [views.big_image(frame[None], upscale=3) for frame in outputs]
+        session.scratch["frames"] = ("image", frames, None)
+        gif = plots.frames_to_gif(frames, session.temp_dir() / f"interpolation-{seed_a}-{seed_b}-{how}.gif")
+        caption = f"{n} frames, {how} path from seed {seed_a} to {seed_b}"
+        strip = views.inline_image_html(plots.frames_strip(frames), caption)
+        return (gr.update(value=strip, visible=True), gr.update(value=str(gif), visible=True),
+                gr.update(maximum=n - 1, value=0), gr.update(value=views.inline_image_html(frames[0]), visible=True),
+                gr.update(visible=False))
+
+    def scrub(self, request: gr.Request, index):
+        kind, frames, cloud = session_of(self, request).scratch.get("frames", (None, None, None))
+        if frames is None:
+            raise gr.Error("make an interpolation first (press 'Interpolate')")
+        i = int(np.clip(views.whole_number("frame", index), 0, len(frames) - 1))
+        if kind == "image":
+            return views.inline_image_html(frames[i]), gr.skip()
+        return gr.skip(), views.path_figure_json(cloud, frames, i)

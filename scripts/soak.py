@@ -123,7 +123,8 @@ class Visitor:
     def one_session(self):
         from gradio_client import Client
 
-        client, trainers = Client(self.url, verbose=False), []
+        # Plain HTTP on 127.0.0.1: no certificate to check, so no CA-bundle SSL context per call (load_test.NO_TLS).
+        client, trainers = Client(self.url, verbose=False, ssl_verify=False), []
         self.stats.add("opened")
         try:
             trainers.append(self.start_run(client, "/train", self.settings()))

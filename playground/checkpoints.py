@@ -132,7 +132,10 @@ def load_sampler(directory) -> Sampler:
     folder = pathlib.Path(directory)
     ema = folder / "generator_ema.keras"
     generator = _load_model(ema if ema.is_file() else folder / "generator.keras")
-    return Sampler(generator, config.latent_dim, int(meta["num_classes"]), meta["kind"], float(meta["scale"]))
+    num_classes = int(meta["num_classes"])
+    # A saved config is resolved: labels on an unconditional run can only be its k-means clusters.
+    label_kind = "cluster" if num_classes and not config.conditional else "class"
+    return Sampler(generator, config.latent_dim, num_classes, meta["kind"], float(meta["scale"]), label_kind)
 
 
 def load_run(directory):

@@ -106,12 +106,14 @@ def pool_for(generator: keras.Model, latent_dim: int, num_classes: int) -> Rende
 
 
 class Sampler:
-    def __init__(self, generator: keras.Model, latent_dim: int, num_classes: int, kind: str, scale: float = 1.0):
+    def __init__(self, generator: keras.Model, latent_dim: int, num_classes: int, kind: str, scale: float = 1.0,
+                 label_kind: str = "class"):
         self._pool = pool_for(generator, latent_dim, num_classes)
         self._weights = generator.get_weights()      # numpy copies: training never touches them
         self._token = object()                     # identifies this sampler's weights inside the shared renderer
         self.latent_dim = latent_dim
         self.num_classes = num_classes        # 0: unconditional
+        self.label_kind = label_kind          # "class", or "cluster" for a self-conditioned run's k-means groups
         self.kind = kind                      # "toy" or "image"
         self.scale = scale
         self.version = 0                      # bumps on every weight refresh

@@ -123,11 +123,13 @@ class ExploreHandlers:
             raise user_error(exc)
         name = "PC" if mode == "pca" else "z"
         sliders = [gr.update(visible=i < count, value=values[i], label=f"{name}[{i}]") for i in range(SLIDERS)]
+        # A self-conditioned run's labels are k-means clusters, not the data's classes: say so.
         classes = gr.update(visible=sampler.num_classes > 0, choices=list(range(sampler.num_classes)),
-                            value=label if label is not None else (0 if sampler.num_classes else None))
+                            value=label if label is not None else (0 if sampler.num_classes else None),
+                            label=sampler.label_kind)
         image, figure = self.explore_render(request, source, mode, seed, psi, label, *values[:SLIDERS])
         info = (f"{'image' if sampler.kind == 'image' else '2D'} generator · latent size {sampler.latent_dim}"
-                + (f" · {sampler.num_classes} classes" if sampler.num_classes else ""))
+                + (f" · {sampler.num_classes} {views.label_kinds(sampler)}" if sampler.num_classes else ""))
         image_update = gr.update(value=image, visible=True) if sampler.kind == "image" else gr.update(visible=False)
         plot_update = gr.update(value=figure, visible=True) if sampler.kind != "image" else gr.update(visible=False)
         return (*sliders, classes, image_update, plot_update, info)

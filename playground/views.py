@@ -81,10 +81,16 @@ def checked_sliders(mode, values) -> list[float]:
     return [float(value) for value in values]
 
 
+def label_kinds(sampler) -> str:
+    """'classes', or 'k-means clusters' for a self-conditioned run (its labels are not the data's classes)."""
+    return "k-means clusters" if sampler.label_kind == "cluster" else "classes"
+
+
 def class_label(sampler, label):
     if not sampler.num_classes:
         return None
-    label = 0 if label is None else whole_number("class", label)
+    kind = sampler.label_kind
+    label = 0 if label is None else whole_number(kind, label)
     if not 0 <= label < sampler.num_classes:
-        raise SessionError(f"class must be between 0 and {sampler.num_classes - 1}, got {label}")
+        raise SessionError(f"{kind} must be between 0 and {sampler.num_classes - 1}, got {label}")
     return label

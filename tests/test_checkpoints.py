@@ -48,7 +48,7 @@ def test_conditional_image_checkpoint_round_trip(tmp_path):
     z = np.random.default_rng(1).standard_normal((10, 8)).astype(np.float32)
     labels = np.arange(10)
     reloaded = load_sampler(tmp_path / "d")
-    assert reloaded.num_classes == 10
+    assert reloaded.num_classes == 10 and reloaded.label_kind == "class"
     np.testing.assert_array_equal(run.sampler.generate(z, labels), reloaded.generate(z, labels))
 
 
@@ -56,6 +56,7 @@ def test_self_conditioned_run_resumes_with_the_same_clusters(tmp_path):
     config = default_config("digits", width=8, latent_dim=8, batch_size=16, seed=5, conditional=False)
     run = Run.build(config)
     assert run.num_classes == config.clusters == 10 and run.dataset.pseudo_labels
+    assert run.sampler.label_kind == "cluster"          # the Explore tab calls them clusters, not classes
     run.train()
     run.refresh_sampler()
     values, _ = evaluate.quality(run.sampler, run.dataset, n=40)
@@ -63,7 +64,8 @@ def test_self_conditioned_run_resumes_with_the_same_clusters(tmp_path):
     save_run(run, tmp_path / "sc")
     resumed = load_run(tmp_path / "sc")
     np.testing.assert_array_equal(resumed.dataset.labels, run.dataset.labels)
-    assert load_sampler(tmp_path / "sc").num_classes == 10
+    reloaded = load_sampler(tmp_path / "sc")
+    assert reloaded.num_classes == 10 and reloaded.label_kind == "cluster"
     resumed.train()
 
 

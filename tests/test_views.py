@@ -30,15 +30,21 @@ def test_whole_numbers_accept_integral_floats_only():
 
 def test_class_label_is_checked_against_the_generator():
     class Conditional:
-        num_classes = 10
+        num_classes, label_kind = 10, "class"
 
     class Unconditional:
-        num_classes = 0
+        num_classes, label_kind = 0, "class"
+
+    class SelfConditioned:
+        num_classes, label_kind = 4, "cluster"
 
     assert views.class_label(Conditional(), 9) == 9 and views.class_label(Conditional(), None) == 0
     assert views.class_label(Unconditional(), 5) is None
-    with pytest.raises(SessionError, match="between 0 and 9"):
+    with pytest.raises(SessionError, match="class must be between 0 and 9"):
         views.class_label(Conditional(), 10)
+    with pytest.raises(SessionError, match="cluster must be between 0 and 3"):
+        views.class_label(SelfConditioned(), 4)
+    assert views.label_kinds(Conditional()) == "classes" and views.label_kinds(SelfConditioned()) == "k-means clusters"
 
 
 def test_status_line_reports_step_speed_and_error():

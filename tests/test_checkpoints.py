@@ -72,7 +72,7 @@ def test_self_conditioned_run_resumes_with_the_same_clusters(tmp_path):
 def test_spectral_norm_discriminator_resumes_exactly(tmp_path):
     run = Run.build(default_config("digits", width=8, latent_dim=8, batch_size=16, seed=4, spectral_norm=True))
     wrapped = [layer for layer in run.gan.discriminator.layers if type(layer).__name__ == "SpectralNormalization"]
-    assert len(wrapped) == 3                        # two convs and the logit
+    assert len(wrapped) == 4                        # two convs, the feature layer and the logit
     run.train()
     save_run(run, tmp_path / "sn")
     resumed = load_run(tmp_path / "sn")

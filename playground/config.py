@@ -40,6 +40,10 @@ class TrainConfig:
     spectral_norm: bool = False  # spectral normalization of D's layers (Miyato et al. 2018)
     conditional: bool | None = None  # None: conditional when the data has labels
     clusters: int = 0            # unconditional images: k-means pseudo-classes that G and D condition on; 0 off
+    # Units of a dense feature layer in a conditional image D, before its projection head; 0: none (checkpoints
+    # saved before it existed load as 0, the architecture they were trained with). An unconditional D always
+    # has one of width * 4 units.
+    d_features: int = 0
     image_size: int = 28         # uploads are resized to this
     channels: int = 1            # 1 grey, 3 RGB (uploads)
     seed: int = 0
@@ -114,8 +118,9 @@ NUMERIC_RANGES = {
     "image_size": (8, 64),
     "seed": (0, 2**31 - 1),
     "clusters": (0, 100),
+    "d_features": (0, 1024),
 }
-INTEGER_FIELDS = {"width", "latent_dim", "batch_size", "d_steps", "image_size", "seed", "clusters"}
+INTEGER_FIELDS = {"width", "latent_dim", "batch_size", "d_steps", "image_size", "seed", "clusters", "d_features"}
 
 
 def _check_choice(name, value, allowed):
@@ -153,9 +158,11 @@ TOY_DEFAULTS = dict(model="auto", width=64, latent_dim=2, batch_size=256, lr_g=2
 # 4.5-5.1 -> 3.9-4.3); the numbers are in README "Default recipes".
 # Unconditional images train as a self-conditioned GAN (Liu et al. 2020): 10 k-means clusters of the images stand
 # in for labels. Unconditional digits at 60 s, seeds 0 and 1: FCD 12.5 / 82% and 10.5 / 80% confident, against
-# 21.5 / 65% without (README "Default recipes").
+# 21.5 / 65% without; with the D feature layer below, seed 0: 9.1 / 89% (README "Default recipes").
+# A dense feature layer of 32 units in the conditional D: digits at 60 s over seeds 0-3, FCD 3.2-4.3 and
+# 96.4-97.4% confident, against 4.1-4.9 and 94-96% without (README "Default recipes").
 IMAGE_DEFAULTS = dict(model="auto", width=32, latent_dim=64, batch_size=32, lr_g=2e-3, lr_d=2e-3, beta1=0.0,
-                      loss="hinge", ema=0.99, clusters=10)
+                      loss="hinge", ema=0.99, clusters=10, d_features=32)
 
 # The TF DCGAN tutorial recipe, kept for the side-by-side benchmark.
 TUTORIAL_RECIPE = dict(model="tutorial", latent_dim=100, batch_size=256, lr_g=1e-4, lr_d=1e-4, beta1=0.9,

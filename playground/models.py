@@ -98,12 +98,13 @@ def dcgan_discriminator(config: TrainConfig, data_shape: tuple, classes: int = 0
     h = layers.LeakyReLU(0.2)(_normed(layers.Conv2D(width * 2, KERNEL, strides=2, padding="same"), config)(h))
     h = layers.Flatten()(h)
     # A dense feature layer before the logit (README "Default recipes"). Conditional (and self-conditioned) D:
-    # `width` units; digits at 60 s, seeds 0-3: FCD 3.2-4.3 and 96.4-97.4% confident (seeds 0, 1, 3 without
-    # it: 4.1-4.9, 94-96%), at 15 s about the same (89-92%); self-conditioned digits at 60 s, seed 0: FCD
-    # 12.6 / 81% -> 9.1 / 89%. 64 or 128 units were slower and worse at 15 s. Unconditional D: width * 4 units,
-    # digits at 60 s FCD 34 -> 21.
-    units = width if classes else width * 4
-    h = layers.LeakyReLU(0.2)(_normed(layers.Dense(units, name="features"), config)(h))
+    # config.d_features units (32 by default; digits at 60 s, seeds 0-3: FCD 3.2-4.3 and 96.4-97.4% confident,
+    # seeds 0, 1, 3 without it: 4.1-4.9, 94-96%; at 15 s about the same, 89-92%; self-conditioned digits at
+    # 60 s, seed 0: FCD 12.6 / 81% -> 9.1 / 89%; 64 or 128 units were slower and worse at 15 s). Unconditional
+    # D: always width * 4 units, digits at 60 s FCD 34 -> 21.
+    units = config.d_features if classes else width * 4
+    if units:
+        h = layers.LeakyReLU(0.2)(_normed(layers.Dense(units, name="features"), config)(h))
     out = _projection_head(h, inputs, classes, config)
     return keras.Model(inputs if classes else x, out, name="discriminator")
 

@@ -1,4 +1,5 @@
 import os
+import pathlib
 
 import numpy as np
 import pytest
@@ -161,3 +162,26 @@ def test_a_crash_between_the_two_renames_is_recovered(toy_run, tmp_path):
     target.rename(tmp_path / ".ring.old-123")          # the state a kill between the renames leaves
     assert load_sampler(target) is not None
     assert target.is_dir() and not (tmp_path / ".ring.old-123").exists()
+
+
+def test_bundled_digits_run_from_before_the_feature_layer_still_resumes():
+    """checkpoints/digits was saved before `d_features` existed: its config loads as 0, the architecture it was
+    trained with, so its saved D fits and training continues (a mismatch would say the checkpoint is damaged)."""
+    bundled = pathlib.Path(__file__).resolve().parents[1] / "checkpoints" / "digits"
+    assert "d_features" not in (bundled / "config.json").read_text()
+    run = load_run(bundled)
+    assert run.config.d_features == 0 and "features" not in [layer.name for layer in run.gan.discriminator.layers]
+    step = run.step
+    run.train()
+    assert run.step == step + 1
+
+
+@pytest.mark.parametrize("units", [0, 32])
+def test_conditional_discriminator_has_the_configured_feature_layer(units):
+    from playground.models import build_models
+
+    config = default_config("digits", width=8, latent_dim=8, d_features=units)
+    assert default_config("digits").d_features == 32
+    _, discriminator = build_models(config, (28, 28, 1), num_classes=10)
+    features = [layer for layer in discriminator.layers if layer.name == "features"]
+    assert [layer.units for layer in features] == ([units] if units else [])

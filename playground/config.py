@@ -35,7 +35,7 @@ class TrainConfig:
     beta2: float = 0.999
     d_steps: int = 1             # discriminator updates per generator update
     gp_weight: float = 10.0      # WGAN-GP gradient-penalty weight
-    ema: float = 0.0             # EMA decay of the generator used for samples; 0 turns it off
+    ema: float = 0.0             # longest EMA decay of the sampling generator (its horizon ramps up, gan.py); 0 off
     augment: bool = False        # DiffAugment-style translation of real and fake images before D
     spectral_norm: bool = False  # spectral normalization of D's layers (Miyato et al. 2018)
     conditional: bool | None = None  # None: conditional when the data has labels
@@ -147,22 +147,23 @@ def default_config(dataset: str = "digits", **overrides) -> TrainConfig:
 
 
 # Recipes measured for quality per wall-clock second on 2 CPU cores (see README "Benchmark").
-# Toys: width 64 runs ~2.5x the steps/s of width 128, and an EMA generator (decay 0.99) keeps the samples tight
-# on the modes. Measured over seeds 0-5 (README "Default recipes"): ring at 10 s 8/8 modes in 5 of 6 runs,
+# Toys: width 64 runs ~2.5x the steps/s of width 128, and an EMA generator (decay 0.99, reached after ~2,000 of
+# the ~4,000 steps of 10 s as its horizon ramps up) keeps the samples tight on the modes. Measured over seeds 0-5 (README "Default recipes"): ring at 10 s 8/8 modes in 5 of 6 runs,
 # 95.6-97.8% high quality (the old width 128 without EMA: 3/8-7/8, 42-70% in three runs); grid at 60 s 24-25/25
 # and 95-96% in 3 of 3 (batch 128: 22-25/25, 89-94%). The 2D view still draws the raw generator
 # (engine.Run.toy_view), so Step moves it visibly.
 TOY_DEFAULTS = dict(model="auto", width=64, latent_dim=2, batch_size=256, lr_g=2e-3, lr_d=2e-3, beta1=0.5, ema=0.99)
-# Images: hinge loss, an EMA generator (decay 0.99, ~100 steps) and Adam beta1 0 were each measured better per
+# Images: hinge loss, an EMA generator and Adam beta1 0 were each measured better per
 # wall-clock second on digits (beta1 0.5 -> 0: 15 s confident share 86-90% -> 91-93% over 3 seeds, 60 s FCD
 # 4.5-5.1 -> 3.9-4.3); the numbers are in README "Default recipes".
 # Unconditional images train as a self-conditioned GAN (Liu et al. 2020): 10 k-means clusters of the images stand
 # in for labels. Unconditional digits at 60 s, seeds 0 and 1: FCD 12.5 / 82% and 10.5 / 80% confident, against
 # 21.5 / 65% without; with the D feature layer below, seed 0: 9.1 / 89% (README "Default recipes").
 # A dense feature layer of 32 units in the conditional D: digits at 60 s over seeds 0-3, FCD 3.2-4.3 and
-# 96.4-97.4% confident, against 4.1-4.9 and 94-96% without (README "Default recipes").
+# 96.4-97.4% confident, against 4.1-4.9 and 94-96% without. The EMA's horizon ramps up (gan.EMA_RAMPUP) to at
+# most 1,000 steps (0.999): at 60 s (~2,800 steps) it averages ~140 (README "Default recipes").
 IMAGE_DEFAULTS = dict(model="auto", width=32, latent_dim=64, batch_size=32, lr_g=2e-3, lr_d=2e-3, beta1=0.0,
-                      loss="hinge", ema=0.99, clusters=10, d_features=32)
+                      loss="hinge", ema=0.999, clusters=10, d_features=32)
 
 # The TF DCGAN tutorial recipe, kept for the side-by-side benchmark.
 TUTORIAL_RECIPE = dict(model="tutorial", latent_dim=100, batch_size=256, lr_g=1e-4, lr_d=1e-4, beta1=0.9,

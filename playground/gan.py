@@ -10,6 +10,18 @@ import tensorflow as tf
 
 from playground import losses
 
+# The EMA generator's horizon grows with the run, as StyleGAN2-ADA's "ema_rampup" (Karras et al. 2020): it averages
+# over 5% of the steps so far, up to 1 / (1 - ema_decay) steps. Early on G changes fast and a long average lags
+# behind it; later a longer average smooths G's step-to-step wobble. Digits at 60 s over seeds 0-3 (with the D
+# feature layer): 96.3-98.0% confident, against 96.4-97.4% with a fixed decay of 0.99 (README "Default recipes").
+EMA_RAMPUP = 0.05
+
+
+def ema_decay_at(step, max_decay: float):
+    """The EMA decay after `step` generator updates: 1 - 1/(EMA_RAMPUP * step), at least 0, at most max_decay."""
+    horizon = tf.maximum(1.0, EMA_RAMPUP * tf.cast(step, tf.float32))
+    return tf.minimum(float(max_decay), 1.0 - 1.0 / horizon)
+
 
 def translate(images, fraction=0.125):
     """DiffAugment's translation (Zhao et al. 2020): shift each image by up to `fraction` of its size, zero-padded.
@@ -103,10 +115,11 @@ class GAN(keras.Model):
         grads = tape.gradient(g_loss, self.generator.trainable_variables)
         self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_variables))
         self.g_loss_tracker.update_state(g_loss)
-        # 7. Move the EMA generator toward G (a smoother generator for samples).
+        # 7. Move the EMA generator toward G (a smoother generator for samples), over a horizon that grows.
         if self.ema_generator is not None:
+            decay = ema_decay_at(self.g_optimizer.iterations, self.ema_decay)
             for ema_w, w in zip(self.ema_generator.weights, self.generator.weights):
-                ema_w.assign(self.ema_decay * ema_w + (1.0 - self.ema_decay) * w)
+                ema_w.assign(decay * ema_w + (1.0 - decay) * w)
         return {"g_loss": g_loss, "grad_norm_g": self._global_norm(grads)}
 
     def train_step(self, data):

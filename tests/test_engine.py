@@ -52,7 +52,7 @@ def test_single_device_adam_updates_exactly_like_keras_adam():
 
 def test_toy_view_draws_the_trained_generator_while_samples_come_from_its_ema_copy():
     run = Run.build(default_config("ring", seed=0, batch_size=32, ema=0.99))
-    run.train_chunk(20)
+    run.train_chunk(100)                 # the EMA's horizon ramps up: after 100 steps it averages over 5
     run.refresh_sampler()
     scale = run.dataset.scale
     raw = run.gan.generator([run.fixed_z], training=False).numpy() * scale
@@ -61,3 +61,13 @@ def test_toy_view_draws_the_trained_generator_while_samples_come_from_its_ema_co
     np.testing.assert_allclose(view.fake, raw, rtol=1e-5, atol=1e-5)
     # The EMA copy lags the trained generator, so the two differ: the view really is the raw one.
     assert np.abs(ema - raw).max() > 1e-3
+
+
+def test_ema_horizon_ramps_up_with_the_run_and_stops_at_the_configured_decay():
+    from playground.gan import EMA_RAMPUP, ema_decay_at
+
+    assert float(ema_decay_at(0, 0.999)) == 0.0                    # the first steps copy G
+    steps = 100 / EMA_RAMPUP                                         # a horizon of 100 steps
+    assert abs(float(ema_decay_at(steps, 0.999)) - 0.99) < 1e-6
+    assert abs(float(ema_decay_at(10**7, 0.999)) - 0.999) < 1e-6    # never past the configured decay
+    assert float(ema_decay_at(10**7, 0.0)) == 0.0

@@ -1,3 +1,4 @@
+import json
 import os
 import pathlib
 
@@ -164,13 +165,26 @@ def test_a_crash_between_the_two_renames_is_recovered(toy_run, tmp_path):
     assert target.is_dir() and not (tmp_path / ".ring.old-123").exists()
 
 
-def test_bundled_digits_run_from_before_the_feature_layer_still_resumes():
-    """checkpoints/digits was saved before `d_features` existed: its config loads as 0, the architecture it was
+def test_runs_saved_before_the_feature_layer_existed_still_resume(tmp_path):
+    """A config.json without `d_features` (every run saved before it existed) loads as 0, the architecture it was
     trained with, so its saved D fits and training continues (a mismatch would say the checkpoint is damaged)."""
-    bundled = pathlib.Path(__file__).resolve().parents[1] / "checkpoints" / "digits"
-    assert "d_features" not in (bundled / "config.json").read_text()
-    run = load_run(bundled)
-    assert run.config.d_features == 0 and "features" not in [layer.name for layer in run.gan.discriminator.layers]
+    config = default_config("digits", width=8, latent_dim=8, batch_size=16, seed=3, d_features=0)
+    run = Run.build(config)
+    run.train()
+    folder = save_run(run, tmp_path / "old")
+    saved = json.loads((folder / "config.json").read_text())
+    del saved["d_features"]
+    (folder / "config.json").write_text(json.dumps(saved))
+    resumed = load_run(folder)
+    assert resumed.config.d_features == 0
+    assert "features" not in [layer.name for layer in resumed.gan.discriminator.layers]
+    resumed.train()
+    assert resumed.step == run.step + 1
+
+
+@pytest.mark.parametrize("name", ["ring", "digits"])
+def test_bundled_runs_resume_as_runs(name):
+    run = load_run(pathlib.Path(__file__).resolve().parents[1] / "checkpoints" / name)
     step = run.step
     run.train()
     assert run.step == step + 1

@@ -148,14 +148,15 @@ def default_config(dataset: str = "digits", **overrides) -> TrainConfig:
 
 # Recipes measured for quality per wall-clock second on 2 CPU cores (see README "Benchmark").
 # Toys: width 64 runs ~2.5x the steps/s of width 128, and an EMA generator (decay 0.99, reached after ~2,000 of
-# the ~4,000 steps of 10 s as its horizon ramps up) keeps the samples tight on the modes. Measured over seeds 0-5 (README "Default recipes"): ring at 10 s 8/8 modes in 5 of 6 runs,
-# 95.6-97.8% high quality (the old width 128 without EMA: 3/8-7/8, 42-70% in three runs); grid at 60 s 24-25/25
-# and 95-96% in 3 of 3 (batch 128: 22-25/25, 89-94%). The 2D view still draws the raw generator
-# (engine.Run.toy_view), so Step moves it visibly.
+# the ~4,000 steps of 10 s as its horizon ramps up) keeps the samples tight on the modes. Measured over seeds 0-5
+# (README "Default recipes"), before the ramp: ring at 10 s 8/8 modes in 5 of 6 runs, 95.6-97.8% high quality
+# (the old width 128 without EMA: 3/8-7/8, 42-70% in three runs); grid at 60 s 24-25/25 and 95-96% in 3 of 3
+# (batch 128: 22-25/25, 89-94%). The 2D view still draws the raw generator (engine.Run.toy_view), so Step moves
+# it visibly.
 TOY_DEFAULTS = dict(model="auto", width=64, latent_dim=2, batch_size=256, lr_g=2e-3, lr_d=2e-3, beta1=0.5, ema=0.99)
-# Images: hinge loss, an EMA generator and Adam beta1 0 were each measured better per
-# wall-clock second on digits (beta1 0.5 -> 0: 15 s confident share 86-90% -> 91-93% over 3 seeds, 60 s FCD
-# 4.5-5.1 -> 3.9-4.3); the numbers are in README "Default recipes".
+# Images: hinge loss, an EMA generator and Adam beta1 0 were each measured better per wall-clock second on
+# digits (beta1 0.5 -> 0: 15 s confident share 86-90% -> 91-93% over 3 seeds, 60 s FCD 4.5-5.1 -> 3.9-4.3); the
+# numbers are in README "Default recipes".
 # Unconditional images train as a self-conditioned GAN (Liu et al. 2020): 10 k-means clusters of the images stand
 # in for labels. Unconditional digits at 60 s, seeds 0 and 1: FCD 12.5 / 82% and 10.5 / 80% confident, against
 # 21.5 / 65% without; with the D feature layer below, seed 0: 9.1 / 89% (README "Default recipes").

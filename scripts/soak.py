@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))   # load_test.py sits beside this file
 
-from load_test import (DATASETS, call, log, slider_values, start_server, stop_server,  # noqa: E402
+from load_test import (DATASETS, NO_TLS, call, log, slider_values, start_server, stop_server,  # noqa: E402
                        summary_ms, train_settings, wait_for)
 from playground.session import checkpoints_root  # noqa: E402  (numpy only; load_test put the repo on the path)
 
@@ -123,8 +123,7 @@ class Visitor:
     def one_session(self):
         from gradio_client import Client
 
-        # Plain HTTP on 127.0.0.1: no certificate to check, so no CA-bundle SSL context per call (load_test.NO_TLS).
-        client, trainers = Client(self.url, verbose=False, ssl_verify=False), []
+        client, trainers = Client(self.url, verbose=False, **NO_TLS), []     # why: load_test.NO_TLS
         self.stats.add("opened")
         try:
             trainers.append(self.start_run(client, "/train", self.settings()))

@@ -25,6 +25,7 @@ import tensorflow as tf
 from PIL import Image, ImageOps
 
 from playground.config import TrainConfig
+from playground.metrics import squared_distances
 
 if TYPE_CHECKING:
     from playground.uploads import UploadLimits
@@ -270,18 +271,14 @@ def cluster_labels(images: np.ndarray, k: int, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
     centres = points[[rng.integers(n)]]
     for _ in range(1, k):
-        gap = np.clip(_squared_distances(points, centres).min(axis=1), 0.0, None)
+        gap = squared_distances(points, centres).min(axis=1)
         pick = rng.choice(n, p=gap / gap.sum()) if gap.sum() > 0 else rng.integers(n)   # all alike: any will do
         centres = np.vstack([centres, points[pick]])
     for _ in range(KMEANS_ROUNDS):
-        labels = _squared_distances(points, centres).argmin(axis=1)
+        labels = squared_distances(points, centres).argmin(axis=1)
         centres = np.array([points[labels == j].mean(axis=0) if np.any(labels == j) else centres[j]
                             for j in range(k)])
-    return _squared_distances(points, centres).argmin(axis=1).astype(np.int32)
-
-
-def _squared_distances(points, centres):
-    return (points ** 2).sum(1)[:, None] - 2 * points @ centres.T + (centres ** 2).sum(1)[None]
+    return squared_distances(points, centres).argmin(axis=1).astype(np.int32)
 
 
 PREFETCH_BATCHES = 2     # one batch being used, the next one ready

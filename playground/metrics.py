@@ -236,10 +236,15 @@ def _flat(x, name: str) -> np.ndarray:
     return x
 
 
-def _pairwise_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Euclidean distances (len(a), len(b)) with one matrix product: O(N*M*D), no (N, M, D) temporary."""
+def squared_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Squared Euclidean distances (len(a), len(b)) with one matrix product: O(N*M*D), no (N, M, D) temporary;
+    rounding's tiny negatives are clipped to 0."""
     squared = (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2.0 * (a @ b.T)
-    return np.sqrt(np.clip(squared, 0.0, None))
+    return np.clip(squared, 0.0, None)
+
+
+def _pairwise_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.sqrt(squared_distances(a, b))
 
 
 def _subset(x: np.ndarray, max_n: int, rng: np.random.Generator) -> np.ndarray:

@@ -133,9 +133,8 @@ def load_sampler(directory) -> Sampler:
     ema = folder / "generator_ema.keras"
     generator = _load_model(ema if ema.is_file() else folder / "generator.keras")
     num_classes = int(meta["num_classes"])
-    # A saved config is resolved: labels on an unconditional run can only be its k-means clusters.
-    label_kind = "cluster" if num_classes and not config.conditional else "class"
-    return Sampler(generator, config.latent_dim, num_classes, meta["kind"], float(meta["scale"]), label_kind)
+    return Sampler(generator, config.latent_dim, num_classes, meta["kind"], float(meta["scale"]),
+                   config.label_kind(num_classes))     # a saved config is resolved
 
 
 def load_run(directory):

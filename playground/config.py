@@ -59,6 +59,11 @@ class TrainConfig:
             return self.model
         return "mlp" if self.is_toy else "dcgan"
 
+    def label_kind(self, num_classes: int) -> str:
+        """What a resolved run's labels are: "cluster" when an unconditional run conditions on k-means clusters
+        (self-conditioning), else "class"."""
+        return "cluster" if num_classes and not self.conditional else "class"
+
     def replace(self, **changes) -> "TrainConfig":
         return dataclasses.replace(self, **changes)
 

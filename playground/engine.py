@@ -66,7 +66,7 @@ class Run:
         self._toy_probe = tf.function(self._toy_probe_eager)
         self._raw_points = tf.function(lambda z: self.gan.generator([z], training=False))
         self.sampler = Sampler(self.gan.sampling_generator(), self.config.latent_dim, self.num_classes,
-                               dataset.kind, dataset.scale, "cluster" if dataset.pseudo_labels else "class")
+                               dataset.kind, dataset.scale, self.config.label_kind(self.num_classes))
         self.fixed_z, self.fixed_labels = self._fixed_noise()
         self.step = 0
         self.last_metrics: dict = {}

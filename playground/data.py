@@ -17,18 +17,15 @@ from __future__ import annotations
 import dataclasses
 import pathlib
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import keras
 import numpy as np
 import tensorflow as tf
-from PIL import Image, ImageOps
 
 from playground.config import TrainConfig
+from playground.images import DataError, fit_uint8_images
 from playground.metrics import squared_distances
-
-if TYPE_CHECKING:
-    from playground.uploads import UploadLimits
+from playground.uploads import UploadLimits, load_upload
 
 DIGITS_PATH = pathlib.Path(__file__).resolve().parent / "assets" / "digits.npz"
 TOY_POOL_SIZE = 20_000
@@ -37,10 +34,6 @@ MAX_POINTS = 1_000_000
 DIGIT_CLASSES = tuple(str(d) for d in range(10))
 FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
-
-
-class DataError(ValueError):
-    """Bad or unavailable data; the message says what to do."""
 
 
 @dataclass(frozen=True)
@@ -193,8 +186,6 @@ def _image_dataset(name, images, labels, class_names, config, notes=()):
 
 
 def _upload_dataset(config, limits):
-    from playground.uploads import UploadLimits, load_upload  # not at the top: uploads imports from here
-
     loaded = load_upload(config.dataset, config.image_size, config.channels, limits or UploadLimits.from_env())
     name = pathlib.Path(config.dataset).name or config.dataset
     return _image_dataset(name, loaded.images, loaded.labels, loaded.class_names, config, loaded.notes)
@@ -206,37 +197,6 @@ def to_model_space(images: np.ndarray) -> np.ndarray:
     scaled /= 127.5   # in place: 60,000 MNIST images are 188 MB as float32, so avoid temporaries
     scaled -= 1.0
     return scaled
-
-
-def fit_image(picture: Image.Image, size: int, channels: int) -> np.ndarray:
-    """Any PIL image → uint8 (size, size, channels): centre-cropped square, resized, grey or RGB."""
-    picture = _standard_mode(picture, channels)
-    picture = ImageOps.fit(picture, (size, size), method=Image.Resampling.LANCZOS)
-    array = np.asarray(picture, dtype=np.uint8)
-    return array[..., None] if channels == 1 else array
-
-
-def _standard_mode(picture, channels):
-    if picture.mode.startswith("I"):  # 16-bit grey PNGs: keep the top 8 bits instead of clipping at 255
-        wide = np.asarray(picture, dtype=np.int64)
-        picture = Image.fromarray(np.clip(wide // 257, 0, 255).astype(np.uint8), "L")
-    if picture.mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in picture.info:
-        rgba = picture.convert("RGBA")
-        picture = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
-    return picture.convert("L" if channels == 1 else "RGB")
-
-
-def fit_uint8_images(images: np.ndarray, size: int, channels: int) -> np.ndarray:
-    """uint8 (N, H, W) or (N, H, W, C≤4) → (N, size, size, channels), through the same path as pictures."""
-    if images.ndim == 3:
-        images = images[..., None]
-    if images.shape[1:] == (size, size, channels):
-        return images
-    mode = {1: "L", 3: "RGB", 4: "RGBA"}[images.shape[-1]]
-    out = np.empty((len(images), size, size, channels), np.uint8)
-    for i, image in enumerate(images):
-        out[i] = fit_image(Image.fromarray(image[..., 0] if mode == "L" else image, mode), size, channels)
-    return out
 
 
 def _frozen(values, dtype):

@@ -4,7 +4,8 @@ Each browser tab (a Gradio session hash) gets its own `Trainer`. A `SessionRegis
 caps how many train at once on the shared CPU (GAN_MAX_TRAININGS, default 2) and how long one run may
 train (GAN_MAX_TRAIN_SECONDS, default 900), and stops a session's trainer when its page closes.
 
-TensorFlow is imported only when a trainer or checkpoint is first needed, so the page is served fast.
+TensorFlow is imported only when a trainer is first needed, so the page is served fast. Saved runs (save,
+zip, unzip, list) are in playground.saved_runs.
 """
 from __future__ import annotations
 
@@ -16,7 +17,6 @@ import shutil
 import tempfile
 import threading
 import time
-from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -307,133 +307,3 @@ def parse_points(text: str) -> np.ndarray:
         if len(rows) > MAX_POINT_LINES:
             raise SessionError(f"too many points (more than {MAX_POINT_LINES}); a few hundred are plenty")
     return np.array(rows, dtype=np.float64).reshape(-1, 2)
-
-
-# -- checkpoints -----------------------------------------------------------------------------------
-class SamplerCache:
-    """Loaded checkpoint generators, shared by all sessions (a Sampler is thread-safe); least recently used
-    are dropped beyond `size`. Keyed by path and meta.json's mtime, so a re-saved checkpoint reloads."""
-
-    def __init__(self, size: int = 6):
-        self.size = size
-        self._items: OrderedDict = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, directory):
-        from playground.checkpoints import load_sampler
-
-        path = pathlib.Path(directory).resolve()
-        meta = path / "meta.json"
-        key = (str(path), meta.stat().st_mtime_ns if meta.is_file() else None)
-        with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-                return self._items[key]
-        sampler = load_sampler(path)       # outside the lock: loading takes a second, other sessions go on
-        with self._lock:
-            self._items[key] = sampler
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
-        return sampler
-
-
-RUN_FILES = ("config.json", "generator.keras", "discriminator.keras", "optimizers.npz", "meta.json",
-             "generator_ema.keras", "points.npy")
-REQUIRED_RUN_FILES = RUN_FILES[:5]
-ZIP_JUNK = ("__MACOSX/", ".DS_Store")
-
-
-def user_checkpoints_root(root: pathlib.Path) -> pathlib.Path:
-    """Runs users save from the app (git-ignored), beside the bundled ones."""
-    return pathlib.Path(root) / "user"
-
-
-def checkpoint_choices(root) -> list[tuple[str, str]]:
-    """(label, path) for every complete run: bundled ones first (digits and ring lead), then users' runs."""
-    from playground.checkpoints import list_checkpoints
-
-    root = pathlib.Path(root)
-    favourites = {"digits": 0, "ring": 1}
-    bundled = sorted(list_checkpoints(root), key=lambda p: (favourites.get(p.name, 2), p.name))
-    saved = list_checkpoints(user_checkpoints_root(root))
-    return ([(f"bundled: {p.name}", str(p)) for p in bundled] + [(f"saved: {p.name}", str(p)) for p in saved])
-
-
-def save_session_run(session: Session, name: str, root) -> pathlib.Path:
-    """Save the session's run as checkpoints/user/<name>. Never overwrites a run another session saved."""
-    from playground.checkpoints import safe_run_name, save_run
-
-    name = safe_run_name(name)
-    trainer = session.trainer
-    if trainer is None or trainer.run is None:
-        raise SessionError("there is no run to save yet; press Train (or Step) first")
-    target = user_checkpoints_root(root) / name
-    if target.exists() and name not in session.saved_names:
-        raise SessionError(f"a saved run named {name!r} already exists; pick another name")
-    with trainer.lock:           # between two training steps, so the files describe one consistent step
-        save_run(trainer.run, target)
-        step = trainer.run.step
-    session.saved_names.add(name)
-    session.saved_step = step
-    return target
-
-
-def zip_run(directory, out_dir) -> pathlib.Path:
-    """<out_dir>/<run name>.zip holding the run folder, for the browser to download."""
-    directory = pathlib.Path(directory)
-    base = pathlib.Path(out_dir) / directory.name
-    return pathlib.Path(shutil.make_archive(str(base), "zip", root_dir=directory.parent, base_dir=directory.name))
-
-
-def unpack_run_zip(zip_path, destination) -> pathlib.Path:
-    """Check an uploaded run zip from its table of contents, then copy its few known files to `destination`.
-
-    Nothing is extracted by path: only the known run files are read (bounded by their declared sizes), so
-    `../` tricks and zip bombs cannot write anywhere or fill the disk. Limits: GAN_MAX_UPLOAD_MB and
-    GAN_MAX_EXPANDED_MB (see playground/uploads.py).
-    """
-    import zipfile
-
-    from playground.uploads import MB, SAFE_COMPRESSION, UploadLimits, read_zip_member
-
-    limits, path = UploadLimits.from_env(), pathlib.Path(zip_path)
-    if path.suffix.lower() != ".zip":
-        raise SessionError(f"{path.name!r} is not a .zip; upload the zip that 'Download run' gave you")
-    if path.stat().st_size > limits.max_upload_mb * MB:
-        raise SessionError(f"{path.name!r} is larger than the {limits.max_upload_mb:g} MB upload limit")
-    try:
-        archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as err:
-        raise SessionError(f"{path.name!r} is not a valid zip ({err}); download the run again") from err
-    with archive:
-        members = _run_members(archive, path.name)
-        if sum(info.file_size for info in members.values()) > limits.max_expanded_mb * MB:
-            raise SessionError(f"{path.name!r} expands beyond {limits.max_expanded_mb:g} MB; that is not a run zip")
-        for name, info in members.items():
-            if info.flag_bits & 0x1 or info.compress_type not in SAFE_COMPRESSION:
-                raise SessionError(f"{path.name!r}: {name} is encrypted or uses an unusual compression; "
-                                   "zip the run folder again with standard settings")
-            (pathlib.Path(destination) / name).write_bytes(read_zip_member(archive, info))
-    return pathlib.Path(destination)
-
-
-def _run_members(archive, source: str) -> dict:
-    members, folders = {}, set()
-    for info in archive.infolist():
-        name = info.filename.replace("\\", "/")
-        if info.is_dir() or name.startswith(ZIP_JUNK) or name.endswith(ZIP_JUNK):
-            continue
-        parts = name.split("/")
-        if len(parts) > 2 or parts[-1] not in RUN_FILES or name.startswith("/") or ".." in parts:
-            raise SessionError(f"{source!r} holds {name!r}, which is not part of a run; a run zip holds only "
-                               f"{', '.join(RUN_FILES)} (optionally in one folder)")
-        if parts[-1] in members:
-            raise SessionError(f"{source!r} holds more than one run; upload one run at a time")
-        folders.add(parts[0] if len(parts) == 2 else "")
-        members[parts[-1]] = info
-    missing = [name for name in REQUIRED_RUN_FILES if name not in members]
-    if missing:
-        raise SessionError(f"{source!r} is not a complete run (missing {', '.join(missing)})")
-    if len(folders) > 1:
-        raise SessionError(f"{source!r} spreads one run over several folders; zip a single run folder")
-    return members

@@ -1,7 +1,7 @@
 """The web page: Gradio handlers and build_demo (the tabs' components and wiring are in playground.ui_layout).
-Logic lives in playground.session (sessions, saving, uploads), the Trainer (training) and latent / plots
-(sampling maths, figures). Handlers read Snapshots and call the Trainer's public methods and Samplers;
-TensorFlow is imported only when a handler first needs it.
+Logic lives in playground.session (sessions), playground.saved_runs (saving, uploaded runs), the Trainer
+(training) and latent / plots (sampling maths, figures). Handlers read Snapshots and call the Trainer's public
+methods and Samplers; TensorFlow is imported only when a handler first needs it.
 
 No `from __future__ import annotations` here: Gradio reads the `gr.Request` type hints at runtime.
 """
@@ -14,9 +14,9 @@ import gradio as gr
 from playground import plots, ui_layout, views
 from playground.config import default_config
 from playground.snapshot import empty_snapshot
-from playground.session import (SessionError, SessionRegistry, checkpoint_choices,
-                                checkpoints_root, freeze_startup_objects, parse_points, save_session_run,
-                                unpack_run_zip, user_checkpoints_root, zip_run)
+from playground.saved_runs import (checkpoint_choices, save_session_run, unpack_run_zip, user_checkpoints_root,
+                                   zip_run)
+from playground.session import SessionError, SessionRegistry, checkpoints_root, freeze_startup_objects, parse_points
 from playground.ui_common import SAMPLERS, USER_ERRORS, session_of, user_error
 from playground.ui_explore import ExploreHandlers
 from playground.ui_layout import DATASETS, LIVE, PLOTLY_JS, SLIDERS

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from playground.session import SamplerCache
+from playground.saved_runs import SamplerCache
 
 SAMPLERS = SamplerCache()    # loaded checkpoints, shared by every session and demo in this process
 USER_ERRORS = (ValueError, RuntimeError, OSError)   # the project's errors are these; all carry a message

@@ -1,4 +1,5 @@
-"""playground.session for real: tiny trainers in background threads, real checkpoints and zips on disk."""
+"""playground.session and playground.saved_runs for real: tiny trainers in background threads, real checkpoints
+and zips on disk."""
 import pathlib
 import zipfile
 
@@ -7,9 +8,9 @@ import pytest
 from conftest import wait_for
 
 from playground.config import default_config
-from playground.session import (BusyError, SamplerCache, SessionError, SessionRegistry, checkpoint_choices,
-                                checkpoints_root, parse_points, save_session_run, unpack_run_zip,
-                                user_checkpoints_root, zip_run)
+from playground.saved_runs import (SamplerCache, checkpoint_choices, save_session_run, unpack_run_zip,
+                                   user_checkpoints_root, zip_run)
+from playground.session import BusyError, SessionError, SessionRegistry, checkpoints_root, parse_points
 
 TINY_TOY = dict(width=16, batch_size=32, latent_dim=4, seed=3)
 

@@ -54,8 +54,9 @@ class Run:
         self.num_classes = dataset.num_classes if self.config.conditional or dataset.pseudo_labels else 0
         keras.utils.set_random_seed(self.config.seed)
         generator, discriminator = build_models(self.config, dataset.x.shape[1:], self.num_classes)
-        self.gan = GAN(generator, discriminator, self.config.latent_dim, self.num_classes,
-                       ema_decay=self.config.ema, augment=self.config.augment and dataset.kind == "image")
+        images = dataset.kind == "image"
+        self.gan = GAN(generator, discriminator, self.config.latent_dim, self.num_classes, ema_decay=self.config.ema,
+                       augment=self.config.augment and images, shared_fakes=images)
         self.gan.compile(d_optimizer=self._adam(self.config.lr_d), g_optimizer=self._adam(self.config.lr_g),
                          loss=self.config.loss, gp_weight=self.config.gp_weight)
         self.iterator = iter(datasets.make_pipeline(dataset, self.config.batch_size, self.config.seed))

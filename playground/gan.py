@@ -40,8 +40,10 @@ def translate(images, fraction=0.125):
 
 
 class GAN(keras.Model):
-    def __init__(self, generator, discriminator, latent_dim, num_classes=0, ema_decay=0.0, augment=False, **kwargs):
+    def __init__(self, generator, discriminator, latent_dim, num_classes=0, ema_decay=0.0, augment=False,
+                 shared_fakes=False, **kwargs):
         super().__init__(**kwargs)
+        self.shared_fakes = shared_fakes     # train_step: one batch of fakes for both updates (see there)
         self.generator = generator
         self.discriminator = discriminator
         self.latent_dim = latent_dim
@@ -84,9 +86,40 @@ class GAN(keras.Model):
 
     # -- the steps -------------------------------------------------------------------------------
     def d_step(self, real, labels):
-        batch = tf.shape(real)[0]
+        """One D update on fresh fakes (the Step D button, and every D update when d_steps > 1)."""
         # 1. Generate a batch of fakes for the same labels as the real batch.
-        fake = self.generator(self._inputs(self._noise(batch), labels), training=True)
+        fake = self.generator(self._inputs(self._noise(tf.shape(real)[0]), labels), training=True)
+        return self._d_update(real, fake, labels)
+
+    def g_step(self, labels):
+        """One G update on fresh fakes (the Step G button, and the G update when d_steps > 1)."""
+        with tf.GradientTape() as tape:
+            fake = self.generator(self._inputs(self._noise(tf.shape(labels)[0]), labels), training=True)
+            g_loss = self.g_loss_fn(self._critic(fake, labels))
+        return self._g_update(tape, g_loss)
+
+    def train_step(self, data):
+        """One D update, then one G update through the updated D.
+
+        With shared_fakes, both updates use one batch of fakes (as PyTorch's DCGAN example does): one generator
+        pass per step instead of two. Digits: ~10% more steps/s; over seeds 0-3, 15 s confident 88-94% (88-92%
+        with two passes), 60 s FCD 3.6-4.0 / 97-98%. The 2D toys' MLP generator is cheap, so it bought them
+        little speed, and their grid dropped modes late (20/25 and 22/25 at 60 s): toys keep fresh fakes for G.
+        """
+        real, labels = data
+        if not self.shared_fakes:
+            logs = self.d_step(real, labels)
+            logs.update(self.g_step(labels))
+            return logs
+        with tf.GradientTape() as g_tape:
+            fake = self.generator(self._inputs(self._noise(tf.shape(real)[0]), labels), training=True)
+            with g_tape.stop_recording():        # D's update is not part of G's gradient
+                logs = self._d_update(real, tf.stop_gradient(fake), labels)
+            g_loss = self.g_loss_fn(self._critic(fake, labels))
+        logs.update(self._g_update(g_tape, g_loss))
+        return logs
+
+    def _d_update(self, real, fake, labels):
         with tf.GradientTape() as tape:
             # 2. Score real and fake; the loss pushes real up and fake down.
             real_logits = self._critic(real, labels)
@@ -105,12 +138,8 @@ class GAN(keras.Model):
                 "d_fake": tf.reduce_mean(losses.realness(fake_logits, self.loss_name)),
                 "grad_norm_d": self._global_norm(grads)}
 
-    def g_step(self, labels):
-        batch = tf.shape(labels)[0]
-        with tf.GradientTape() as tape:
-            # 5. G wants D to call its fakes real.
-            fake = self.generator(self._inputs(self._noise(batch), labels), training=True)
-            g_loss = self.g_loss_fn(self._critic(fake, labels))
+    def _g_update(self, tape, g_loss):
+        # 5. G wants D to call its fakes real: `tape` recorded G making the fakes and D scoring them.
         # 6. Update G only.
         grads = tape.gradient(g_loss, self.generator.trainable_variables)
         self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_variables))
@@ -121,12 +150,6 @@ class GAN(keras.Model):
             for ema_w, w in zip(self.ema_generator.weights, self.generator.weights):
                 ema_w.assign(decay * ema_w + (1.0 - decay) * w)
         return {"g_loss": g_loss, "grad_norm_g": self._global_norm(grads)}
-
-    def train_step(self, data):
-        real, labels = data
-        logs = self.d_step(real, labels)
-        logs.update(self.g_step(labels))
-        return logs
 
     def sampling_generator(self):
         """The generator to sample from: the EMA copy when EMA is on."""

@@ -71,3 +71,26 @@ def test_ema_horizon_ramps_up_with_the_run_and_stops_at_the_configured_decay():
     assert abs(float(ema_decay_at(steps, 0.999)) - 0.99) < 1e-6
     assert abs(float(ema_decay_at(10**7, 0.999)) - 0.999) < 1e-6    # never past the configured decay
     assert float(ema_decay_at(10**7, 0.0)) == 0.0
+
+
+def _generator_passes(run, monkeypatch):
+    """Generator passes made by one eager train_step (each pass draws noise once)."""
+    from playground.gan import GAN
+
+    passes, make_noise = [], GAN._noise
+    monkeypatch.setattr(GAN, "_noise", lambda self, batch: passes.append(batch) or make_noise(self, batch))
+    logs = run.gan.train_step(next(run.iterator))
+    assert int(run.gan.d_optimizer.iterations) == 1 and int(run.gan.g_optimizer.iterations) == 1
+    assert {"d_loss", "g_loss", "d_real", "d_fake", "grad_norm_d", "grad_norm_g"} <= set(logs)
+    assert float(logs["grad_norm_g"]) > 0 and float(logs["grad_norm_d"]) > 0
+    return len(passes)
+
+
+def test_an_image_training_step_makes_one_batch_of_fakes_for_both_updates(monkeypatch):
+    run = Run.build(default_config("digits", seed=0, width=8, batch_size=16))
+    assert _generator_passes(run, monkeypatch) == 1
+
+
+def test_a_toy_training_step_makes_fresh_fakes_for_g(monkeypatch):
+    run = Run.build(default_config("ring", seed=0, batch_size=32))
+    assert _generator_passes(run, monkeypatch) == 2

@@ -151,7 +151,7 @@ def default_config(dataset: str = "digits", **overrides) -> TrainConfig:
     return TrainConfig(**{**base, "dataset": dataset, **overrides}).validate()
 
 
-# Recipes measured for quality per wall-clock second on 2 CPU cores (see README "Benchmark").
+# Recipes measured for quality per wall-clock second on 2 CPU cores (see README "Default recipes").
 # Toys: width 64 runs ~2.5x the steps/s of width 128, and an EMA generator (decay 0.99, reached after ~2,000 of
 # the ~4,000 steps of 10 s as its horizon ramps up) keeps the samples tight on the modes. Measured over seeds 0-5
 # (README "Default recipes"), before the ramp: ring at 10 s 8/8 modes in 5 of 6 runs, 95.6-97.8% high quality

@@ -43,15 +43,16 @@ def live_metrics(sampler, dataset: datasets.Dataset, n: int = LIVE_SAMPLES):
 
 
 # One metrics thread for the whole process: live metrics of every training take turns on it, so training never
-# waits for them and many sessions cannot pile up evaluations. They still share the 2 cores with training
-# (~1.5 cores busy): in interleaved 15 s pairs the publisher cost 5-11% with them here, 7-12% inside the loop.
+# waits for them and many sessions cannot pile up evaluations. They still take their CPU from training on 2 cores,
+# so the trainer runs them every 10 s (trainer.METRICS_SECONDS). Not helped (the bench's publisher windows,
+# metrics every 5 s): an XLA-compiled classifier (8.3% vs 9.8% cost); that and this thread at nice 10 (10.3%).
 _METRICS_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gan-metrics")
 
 
 class LiveMetrics:
     """The trainer's live metrics, computed beside training instead of inside it.
 
-    Evaluating 1,000 digits (generate + classifier + FCD, ~0.35 s every 5 s) in the training thread cost ~7% of
+    Evaluating 1,000 digits (generate + classifier + FCD, ~0.3 s) in the training thread every 5 s cost ~7% of
     steps/s. The sampler is a thread-safe copy of the generator's weights, so it can be evaluated while training
     goes on; the result arrives at a later publish, labelled with the step it was computed for.
     """

@@ -18,3 +18,10 @@ def test_a_target_recipe_runs_in_its_own_process_and_reads_back():
     assert [r["seconds"] >= t for r, t in zip(row["at"], (0.5, 1.0))] == [True, True]
     line = bench._quality(row["at"][-1])
     assert "/8 modes" in line and "high quality" in line
+
+
+def test_publisher_overhead_compares_alternating_windows_of_one_run():
+    out = bench.publisher_overhead(default_config("ring", width=16, batch_size=64, seed=1), 1.2, rounds=2)
+    assert out["rounds"] == 2
+    assert out["steps_per_sec_bare"] > 0 and out["steps_per_sec_with_publisher"] > 0
+    assert abs(out["publisher_cost_share"] - (1 - out["steps_per_sec_with_publisher"] / out["steps_per_sec_bare"])) < 1e-9

@@ -19,6 +19,8 @@ import threading
 
 import numpy as np
 
+from playground.distances import squared_distances
+
 CLASSIFIER_PATH = pathlib.Path(__file__).resolve().parents[1] / "checkpoints" / "digit_classifier.keras"
 FEATURE_LAYER = "features"        # the classifier's 128-unit penultimate layer: the FCD embedding
 IMAGE_SHAPE = (28, 28, 1)
@@ -234,13 +236,6 @@ def _flat(x, name: str) -> np.ndarray:
     if not np.all(np.isfinite(x)):
         raise MetricsError(f"{name} contain NaN or infinity")
     return x
-
-
-def squared_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Squared Euclidean distances (len(a), len(b)) with one matrix product: O(N*M*D), no (N, M, D) temporary;
-    rounding's tiny negatives are clipped to 0."""
-    squared = (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2.0 * (a @ b.T)
-    return np.clip(squared, 0.0, None)
 
 
 def _pairwise_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -23,8 +23,8 @@ import numpy as np
 import tensorflow as tf
 
 from playground.config import TrainConfig
-from playground.images import DataError, fit_uint8_images
 from playground.distances import squared_distances
+from playground.images import DataError, fit_uint8_images
 from playground.uploads import UploadLimits, load_upload
 
 DIGITS_PATH = pathlib.Path(__file__).resolve().parent / "assets" / "digits.npz"

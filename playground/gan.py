@@ -80,6 +80,10 @@ class GAN(keras.Model):
     def _noise(self, batch):
         return tf.random.normal([batch, self.latent_dim])
 
+    def _fakes(self, labels):
+        """A batch of fakes, one per label (labels are ignored by an unconditional G, but set the batch size)."""
+        return self.generator(self._inputs(self._noise(tf.shape(labels)[0]), labels), training=True)
+
     @staticmethod
     def _global_norm(grads):
         return tf.linalg.global_norm([g for g in grads if g is not None])
@@ -88,14 +92,12 @@ class GAN(keras.Model):
     def d_step(self, real, labels):
         """One D update on fresh fakes (the Step D button, and every D update when d_steps > 1)."""
         # 1. Generate a batch of fakes for the same labels as the real batch.
-        fake = self.generator(self._inputs(self._noise(tf.shape(real)[0]), labels), training=True)
-        return self._d_update(real, fake, labels)
+        return self._d_update(real, self._fakes(labels), labels)
 
     def g_step(self, labels):
         """One G update on fresh fakes (the Step G button, and the G update when d_steps > 1)."""
         with tf.GradientTape() as tape:
-            fake = self.generator(self._inputs(self._noise(tf.shape(labels)[0]), labels), training=True)
-            g_loss = self.g_loss_fn(self._critic(fake, labels))
+            g_loss = self.g_loss_fn(self._critic(self._fakes(labels), labels))
         return self._g_update(tape, g_loss)
 
     def train_step(self, data):
@@ -112,7 +114,7 @@ class GAN(keras.Model):
             logs.update(self.g_step(labels))
             return logs
         with tf.GradientTape() as g_tape:
-            fake = self.generator(self._inputs(self._noise(tf.shape(real)[0]), labels), training=True)
+            fake = self._fakes(labels)
             with g_tape.stop_recording():        # D's update is not part of G's gradient
                 logs = self._d_update(real, tf.stop_gradient(fake), labels)
             g_loss = self.g_loss_fn(self._critic(fake, labels))

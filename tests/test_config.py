@@ -42,3 +42,11 @@ def test_defaults_differ_by_family_and_resolve_architecture():
     toy, image = default_config("ring"), default_config("digits")
     assert toy.architecture == "mlp" and image.architecture == "dcgan"
     assert toy.is_toy and not image.is_toy
+
+
+def test_a_dataset_can_change_its_familys_recipe_and_overrides_still_win():
+    # The ring's LSGAN loss is its own (README "Default recipes"); the grid keeps the toys' standard loss.
+    assert default_config("ring").loss == "lsgan"
+    assert default_config("grid").loss == "standard"
+    assert default_config("ring").width == default_config("grid").width
+    assert default_config("ring", loss="hinge").loss == "hinge"

@@ -28,7 +28,8 @@ def build_parser() -> argparse.ArgumentParser:
     for flag, kind in (("--loss", str), ("--model", str), ("--width", int), ("--seed", int),
                        ("--batch-size", int), ("--latent-dim", int), ("--lr-g", float), ("--lr-d", float),
                        ("--beta1", float), ("--d-steps", int), ("--ema", float), ("--image-size", int),
-                       ("--channels", int), ("--clusters", int), ("--d-features", int)):
+                       ("--channels", int), ("--clusters", int), ("--d-features", int),
+                       ("--r1-gamma", float)):
         train.add_argument(flag, type=kind, default=None)
     train.add_argument("--conditional", action=argparse.BooleanOptionalAction, default=None,
                        help="class-conditional G and D (default: on when the data has labels)")
@@ -69,7 +70,8 @@ def main(argv=None) -> int:
 
 def config_from_args(args):
     names = ("loss", "model", "width", "seed", "batch_size", "latent_dim", "lr_g", "lr_d", "beta1", "d_steps", "ema",
-             "image_size", "channels", "conditional", "augment", "spectral_norm", "clusters", "d_features")
+             "image_size", "channels", "conditional", "augment", "spectral_norm", "clusters", "d_features",
+             "r1_gamma")
     overrides = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
     return default_config(args.dataset, **overrides)
 

@@ -58,7 +58,8 @@ class Run:
         self.gan = GAN(generator, discriminator, self.config.latent_dim, self.num_classes, ema_decay=self.config.ema,
                        augment=self.config.augment and images, shared_fakes=images)
         self.gan.compile(d_optimizer=self._adam(self.config.lr_d), g_optimizer=self._adam(self.config.lr_g),
-                         loss=self.config.loss, gp_weight=self.config.gp_weight)
+                         loss=self.config.loss, gp_weight=self.config.gp_weight,
+                         r1_gamma=self.config.r1_gamma)
         self.iterator = iter(datasets.make_pipeline(dataset, self.config.batch_size, self.config.seed))
         self._train_step = tf.function(self.gan.train_step)
         self._d_step = tf.function(self.gan.d_step)

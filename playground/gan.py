@@ -11,10 +11,16 @@ import tensorflow as tf
 from playground import losses
 
 # The EMA generator's horizon grows with the run, as StyleGAN2-ADA's "ema_rampup" (Karras et al. 2020): it averages
-# over 5% of the steps so far, up to 1 / (1 - ema_decay) steps. Early on G changes fast and a long average lags
-# behind it; later a longer average smooths G's step-to-step wobble. Digits at 60 s over seeds 0-3 (with the D
-# feature layer): 96.3-98.0% confident, against 96.4-97.4% with a fixed decay of 0.99 (README "Default recipes").
-EMA_RAMPUP = 0.05
+# over 10% of the steps so far, up to 1 / (1 - ema_decay) steps. Early on G changes fast and a long average lags
+# behind it; later a longer average smooths G's step-to-step wobble. Digits at 60 s over seeds 0-3, 5% -> 10% with
+# the R1 penalty: 96.8-98.0% -> 97.1-98.3% confident, FCD 3.0-3.7 -> 3.0-3.3; without R1, 10% had cost FCD (README
+# "Default recipes"). The toys reach their 0.99 cap after 1,000 steps, well inside the ring's 10 s.
+EMA_RAMPUP = 0.1
+
+# R1 is computed on the first R1_BATCH reals of each batch, an unbiased estimate of its mean at a fraction of
+# the cost of a second-order gradient through the whole batch (StyleGAN2 saves the same way by applying it every
+# 16th step instead).
+R1_BATCH = 8
 
 
 def ema_decay_at(step, max_decay: float):
@@ -56,12 +62,13 @@ class GAN(keras.Model):
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
         self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
 
-    def compile(self, d_optimizer, g_optimizer, loss="standard", gp_weight=10.0):
+    def compile(self, d_optimizer, g_optimizer, loss="standard", gp_weight=10.0, r1_gamma=0.0):
         super().compile()
         self.d_optimizer, self.g_optimizer = d_optimizer, g_optimizer
         self.loss_name = loss
         self.d_loss_fn, self.g_loss_fn = losses.get_loss(loss)
         self.gp_weight = gp_weight
+        self.r1_gamma = r1_gamma
         self.d_optimizer.build(self.discriminator.trainable_variables)
         self.g_optimizer.build(self.generator.trainable_variables)
 
@@ -127,10 +134,14 @@ class GAN(keras.Model):
             real_logits = self._critic(real, labels)
             fake_logits = self._critic(fake, labels)
             d_loss = self.d_loss_fn(real_logits, fake_logits)
+            extra = (labels[:, None],) if self.num_classes else ()
             if self.loss_name == "wgan-gp":
                 # 3. WGAN-GP keeps the critic 1-Lipschitz with a gradient penalty on interpolates.
-                extra = (labels[:, None],) if self.num_classes else ()
                 d_loss += self.gp_weight * losses.gradient_penalty(self.discriminator, real, fake, extra)
+            if self.r1_gamma:
+                # 3b. R1 keeps D flat around the real data; on R1_BATCH of the reals (see there).
+                subset = tuple(e[:R1_BATCH] for e in extra)
+                d_loss += 0.5 * self.r1_gamma * losses.r1_penalty(self.discriminator, real[:R1_BATCH], subset)
         # 4. Update D only.
         grads = tape.gradient(d_loss, self.discriminator.trainable_variables)
         self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_variables))

@@ -79,3 +79,13 @@ def gradient_penalty(critic, real, fake, extra_inputs=()):
     grads = tape.gradient(scores, mixed)
     norms = tf.sqrt(tf.reduce_sum(tf.square(tf.reshape(grads, [tf.shape(grads)[0], -1])), axis=1) + 1e-12)
     return tf.reduce_mean(tf.square(norms - 1.0))
+
+
+def r1_penalty(critic, real, extra_inputs=()):
+    """R1 (Mescheder et al. 2018): the mean over real examples of ||grad critic(x)||^2. Penalizing it keeps D
+    flat around the training data, so D cannot sharpen around a small dataset's images as training goes on."""
+    with tf.GradientTape() as tape:
+        tape.watch(real)
+        total = tf.reduce_sum(critic([real, *extra_inputs] if extra_inputs else real, training=True))
+    grads = tape.gradient(total, real)
+    return tf.reduce_mean(tf.reduce_sum(tf.square(tf.reshape(grads, [tf.shape(grads)[0], -1])), axis=1))

@@ -166,17 +166,17 @@ def test_a_crash_between_the_two_renames_is_recovered(toy_run, tmp_path):
 
 
 def test_runs_saved_before_the_feature_layer_existed_still_resume(tmp_path):
-    """A config.json without `d_features` (every run saved before it existed) loads as 0, the architecture it was
-    trained with, so its saved D fits and training continues (a mismatch would say the checkpoint is damaged)."""
+    """A config.json without `d_features` or `r1_gamma` (runs saved before they existed) loads them as 0, the
+    architecture and loss it was trained with, so its saved D fits and training continues (a mismatch would say the checkpoint is damaged)."""
     config = default_config("digits", width=8, latent_dim=8, batch_size=16, seed=3, d_features=0)
     run = Run.build(config)
     run.train()
     folder = save_run(run, tmp_path / "old")
     saved = json.loads((folder / "config.json").read_text())
-    del saved["d_features"]
+    del saved["d_features"], saved["r1_gamma"]
     (folder / "config.json").write_text(json.dumps(saved))
     resumed = load_run(folder)
-    assert resumed.config.d_features == 0
+    assert resumed.config.d_features == 0 and resumed.config.r1_gamma == 0
     assert "features" not in [layer.name for layer in resumed.gan.discriminator.layers]
     resumed.train()
     assert resumed.step == run.step + 1

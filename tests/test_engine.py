@@ -52,7 +52,7 @@ def test_single_device_adam_updates_exactly_like_keras_adam():
 
 def test_toy_view_draws_the_trained_generator_while_samples_come_from_its_ema_copy():
     run = Run.build(default_config("ring", seed=0, batch_size=32, ema=0.99))
-    run.train_chunk(100)                 # the EMA's horizon ramps up: after 100 steps it averages over 5
+    run.train_chunk(100)                 # the EMA's horizon ramps up: after 100 steps it averages over 10
     run.refresh_sampler()
     scale = run.dataset.scale
     raw = run.gan.generator([run.fixed_z], training=False).numpy() * scale
@@ -94,3 +94,13 @@ def test_an_image_training_step_makes_one_batch_of_fakes_for_both_updates(monkey
 def test_a_toy_training_step_makes_fresh_fakes_for_g(monkeypatch):
     run = Run.build(default_config("ring", seed=0, batch_size=32))
     assert _generator_passes(run, monkeypatch) == 2
+
+
+def test_r1_penalty_enters_the_discriminator_loss_only_when_on():
+    """Same seed, same first batch, same weights: with r1_gamma the D loss gains gamma/2 times a positive penalty."""
+    losses_by_gamma = {}
+    for gamma in (0.0, 1.0):
+        run = Run.build(default_config("digits", seed=0, width=8, batch_size=16, r1_gamma=gamma))
+        losses_by_gamma[gamma] = run.train()["d_loss"]
+    assert default_config("digits").r1_gamma > 0 and default_config("ring").r1_gamma == 0
+    assert losses_by_gamma[1.0] > losses_by_gamma[0.0] + 1e-4

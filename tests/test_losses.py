@@ -47,6 +47,18 @@ def test_gradient_penalty_of_linear_critic(norm, expected):
     assert float(losses.gradient_penalty(critic, real, fake)) == pytest.approx(expected, abs=1e-5)
 
 
+def test_r1_penalty_of_known_critics():
+    # A linear critic has gradient w at every point: R1 = |w|^2. A quadratic one, sum(x^2), has gradient 2x:
+    # R1 = mean of 4|x|^2.
+    linear = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1, use_bias=False)])
+    linear.layers[0].kernel.assign(np.array([[0.6], [1.6]], np.float32))
+    real = tf.random.stateless_normal([16, 2], seed=[5, 6])
+    assert float(losses.r1_penalty(linear, real)) == pytest.approx(0.36 + 2.56, rel=1e-5)
+    quadratic = lambda x, training: tf.reduce_sum(tf.square(x), axis=1, keepdims=True)  # noqa: E731
+    expected = float(tf.reduce_mean(4.0 * tf.reduce_sum(tf.square(real), axis=1)))
+    assert float(losses.r1_penalty(quadratic, real)) == pytest.approx(expected, rel=1e-5)
+
+
 def test_realness_maps_to_unit_interval():
     logits = t([-100.0, 0.0, 100.0])
     assert np.allclose(losses.realness(logits, "standard").numpy(), [0.0, 0.5, 1.0])

@@ -167,7 +167,8 @@ def test_a_crash_between_the_two_renames_is_recovered(toy_run, tmp_path):
 
 def test_runs_saved_before_the_feature_layer_existed_still_resume(tmp_path):
     """A config.json without `d_features` or `r1_gamma` (runs saved before they existed) loads them as 0, the
-    architecture and loss it was trained with, so its saved D fits and training continues (a mismatch would say the checkpoint is damaged)."""
+    architecture and loss it was trained with, so its saved D fits and training continues (a mismatch would say
+    the checkpoint is damaged)."""
     config = default_config("digits", width=8, latent_dim=8, batch_size=16, seed=3, d_features=0)
     run = Run.build(config)
     run.train()

@@ -176,12 +176,11 @@ DATASET_DEFAULTS = {"ring": dict(loss="lsgan")}
 # 21.5 / 65% without; with the D feature layer below, seed 0: 9.1 / 89% (README "Default recipes").
 # A dense feature layer of 32 units in the conditional D: digits at 60 s over seeds 0-3, FCD 3.2-4.3 and
 # 96.4-97.4% confident, against 4.1-4.9 and 94-96% without. The EMA's horizon ramps up (gan.EMA_RAMPUP) to at
-# most 1,000 steps (0.999): at 60 s (~2,800 steps) it averages ~140 (README "Default recipes").
+# most 1,000 steps (0.999): at 60 s (~3,000 steps) it averages ~300 (README "Default recipes").
 # An R1 penalty of 0.1 on D (gan.R1_BATCH reals per step): without it the 5,000 digits' FCD was lowest near 30 s
 # and rose again as D sharpened around the training images (seed 0: 4.18 at 30 s, 4.27 at 60 s and 3,237 steps;
-# near variants on seeds 0-3 read 4.2-4.7 at 60 s); with it
-# and the EMA ramp over 10% of the steps (gan.py) FCD keeps falling: 3.0-3.3 at 60 s, 97.1-98.3% confident
-# (README "Default recipes").
+# near variants on seeds 0-3 read 4.2-4.7 at 60 s); with it and the EMA ramp over 10% of the steps (gan.py),
+# FCD keeps falling: 3.0-3.3 at 60 s, 97.1-98.3% confident (README "Default recipes").
 IMAGE_DEFAULTS = dict(model="auto", width=32, latent_dim=64, batch_size=32, lr_g=2e-3, lr_d=2e-3, beta1=0.0,
                       loss="hinge", ema=0.999, clusters=10, d_features=32, r1_gamma=0.1)
 

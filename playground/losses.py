@@ -73,19 +73,20 @@ def gradient_penalty(critic, real, fake, extra_inputs=()):
     shape = tf.concat([tf.shape(real)[:1], tf.ones([tf.rank(real) - 1], tf.int32)], axis=0)
     alpha = tf.random.uniform(shape, 0.0, 1.0)
     mixed = real + alpha * (fake - real)
-    with tf.GradientTape() as tape:
-        tape.watch(mixed)
-        scores = critic([mixed, *extra_inputs] if extra_inputs else mixed, training=True)
-    grads = tape.gradient(scores, mixed)
-    norms = tf.sqrt(tf.reduce_sum(tf.square(tf.reshape(grads, [tf.shape(grads)[0], -1])), axis=1) + 1e-12)
+    norms = tf.sqrt(_squared_input_gradient_norms(critic, mixed, extra_inputs) + 1e-12)
     return tf.reduce_mean(tf.square(norms - 1.0))
 
 
 def r1_penalty(critic, real, extra_inputs=()):
     """R1 (Mescheder et al. 2018): the mean over real examples of ||grad critic(x)||^2. Penalizing it keeps D
     flat around the training data, so D cannot sharpen around a small dataset's images as training goes on."""
+    return tf.reduce_mean(_squared_input_gradient_norms(critic, real, extra_inputs))
+
+
+def _squared_input_gradient_norms(critic, x, extra_inputs):
+    """||grad critic(x_i)||^2 for each example x_i (each example's score depends on that example alone)."""
     with tf.GradientTape() as tape:
-        tape.watch(real)
-        total = tf.reduce_sum(critic([real, *extra_inputs] if extra_inputs else real, training=True))
-    grads = tape.gradient(total, real)
-    return tf.reduce_mean(tf.reduce_sum(tf.square(tf.reshape(grads, [tf.shape(grads)[0], -1])), axis=1))
+        tape.watch(x)
+        scores = critic([x, *extra_inputs] if extra_inputs else x, training=True)
+    grads = tape.gradient(scores, x)
+    return tf.reduce_sum(tf.square(tf.reshape(grads, [tf.shape(grads)[0], -1])), axis=1)

@@ -36,7 +36,7 @@ class PlaygroundUI(ExploreHandlers):
 
     # == Train tab ====================================================================================
     def settings_to_config(self, dataset, loss, width, latent_dim, batch_size, lr_g, lr_d, d_steps, seed, ema,
-                           augment, conditional, points_text, upload):
+                           r1_gamma, augment, conditional, points_text, upload):
         """The UI's settings as a validated TrainConfig (+ points); ConfigError names the bad field."""
         points = None
         if dataset == "upload":
@@ -47,16 +47,16 @@ class PlaygroundUI(ExploreHandlers):
             points = parse_points(points_text)
         conditional = {"auto": None, "on": True, "off": False}.get(conditional, conditional)
         config = default_config(dataset, loss=loss, width=width, latent_dim=latent_dim, batch_size=batch_size,
-                                lr_g=lr_g, lr_d=lr_d, d_steps=d_steps, seed=seed, ema=ema, augment=augment,
-                                conditional=conditional)
+                                lr_g=lr_g, lr_d=lr_d, d_steps=d_steps, seed=seed, ema=ema, r1_gamma=r1_gamma,
+                                augment=augment, conditional=conditional)
         return config, points
 
     def defaults_for(self, dataset):
         """Refresh every setting to the recipe of the chosen dataset's family."""
         c = default_config("digits" if dataset == "upload" else dataset)
         conditional = {None: "auto", True: "on", False: "off"}[c.conditional]
-        return (c.loss, c.width, c.latent_dim, c.batch_size, c.lr_g, c.lr_d, c.d_steps, c.seed, c.ema, c.augment,
-                conditional, gr.update(visible=dataset == "points"), gr.update(visible=dataset == "upload"))
+        return (c.loss, c.width, c.latent_dim, c.batch_size, c.lr_g, c.lr_d, c.d_steps, c.seed, c.ema, c.r1_gamma,
+                c.augment, conditional, gr.update(visible=dataset == "points"), gr.update(visible=dataset == "upload"))
 
     def train(self, request: gr.Request, *settings):
         try:
@@ -231,7 +231,8 @@ class PlaygroundUI(ExploreHandlers):
         dataset = config.dataset if config.dataset in [value for _, value in DATASETS] else "upload"
         conditional = {None: "auto", True: "on", False: "off"}[config.conditional]
         settings = (dataset, config.loss, config.width, config.latent_dim, config.batch_size, config.lr_g,
-                    config.lr_d, config.d_steps, config.seed, config.ema, config.augment, conditional)
+                    config.lr_d, config.d_steps, config.seed, config.ema, config.r1_gamma, config.augment,
+                    conditional)
         return (*settings, *self.render_run(request, force=True))
 
     def _checked_checkpoint(self, source) -> pathlib.Path:

@@ -76,6 +76,8 @@ def train_tab(ui, status_text, loss_chart):
             with gr.Row():
                 seed = _number("seed", c.seed, "seed", precision=0)
                 ema = _number("ema (0 = off)", c.ema, "ema", step=0.001)
+                r1_gamma = _number("r1_gamma (0 = off)", c.r1_gamma, "r1-gamma", step=0.05,
+                                   info="R1 penalty on D")
             with gr.Row():
                 augment = gr.Checkbox(c.augment, label="augment (images)", elem_id="augment")
                 conditional = gr.Radio(["auto", "on", "off"], value="auto", label="conditional", elem_id="conditional")
@@ -112,11 +114,11 @@ def train_tab(ui, status_text, loss_chart):
                     load_zip_button = gr.Button("Load uploaded run", elem_id="load-zip-button")
     timer = gr.Timer(0.5, active=False)
 
-    settings = [dataset, loss, width, latent_dim, batch_size, lr_g, lr_d, d_steps, seed, ema, augment, conditional,
-                points_text, upload]
+    settings = [dataset, loss, width, latent_dim, batch_size, lr_g, lr_d, d_steps, seed, ema, r1_gamma, augment,
+                conditional, points_text, upload]
     run_outputs = [status, warnings, loss_plot, samples, toy_plot, toy_note, metrics, timer]
-    setting_outputs = [dataset, loss, width, latent_dim, batch_size, lr_g, lr_d, d_steps, seed, ema, augment,
-                       conditional]
+    setting_outputs = [dataset, loss, width, latent_dim, batch_size, lr_g, lr_d, d_steps, seed, ema, r1_gamma,
+                       augment, conditional]
     quick = dict(concurrency_limit=None, show_progress="hidden")
     dataset.input(ui.defaults_for, dataset, setting_outputs[1:] + [points_text, upload], **quick,
                   api_visibility="private")

@@ -60,18 +60,20 @@ class LiveMetrics:
     def __init__(self, interval: float):
         self.interval = interval
         self._pending: Future | None = None
-        self._last_start = -np.inf
+        self._last_start, self._last_step = -np.inf, None
 
     def poll(self, sampler, dataset: datasets.Dataset, step: int, wait: bool) -> tuple | None:
         """(metrics, collapse warning or None, step) when an evaluation finished since the last poll, else None.
-        Starts the next evaluation when one is due. wait=True (paused, stepping) returns fresh numbers now."""
+        Starts the next evaluation when one is due. wait=True (paused, stepping) returns numbers of this step now,
+        however recently the last evaluation started: a paused run must not show the metrics of an older step."""
         result = None
         if self._pending is not None and (wait or self._pending.done()):
             finished, self._pending = self._pending, None
             result = finished.result()     # re-raises a failed evaluation: the trainer shows it
         now = time.perf_counter()
-        if self._pending is None and now - self._last_start >= self.interval:
-            self._last_start = now
+        stale = wait and step != self._last_step
+        if self._pending is None and (stale or now - self._last_start >= self.interval):
+            self._last_start, self._last_step = now, step
             future = _METRICS_THREAD.submit(_live_result, sampler, dataset, step)
             if wait:
                 result = future.result()

@@ -153,6 +153,19 @@ def test_stepping_gives_metrics_of_that_step(trainer):
     assert snap.metrics["step"] == 4 and 0 <= snap.metrics["high_quality_share"] <= 1
 
 
+def test_pausing_shows_metrics_of_the_paused_step_not_an_older_one():
+    # Metrics every 60 s: while running, only step 0's evaluation is due; pausing must evaluate the paused step.
+    trainer = Trainer(default_config("ring", **TINY_TOY), publish_interval=0.1, metrics_interval=60.0)
+    try:
+        trainer.start()
+        assert wait_for(lambda: trainer.snapshot().step >= 20), trainer.snapshot().error
+        trainer.pause()
+        snap = trainer.snapshot()
+        assert snap.metrics["step"] == snap.step >= 20
+    finally:
+        trainer.stop()
+
+
 def test_a_failing_evaluation_is_shown_not_swallowed(trainer, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("classifier file is unreadable")

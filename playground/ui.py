@@ -28,6 +28,14 @@ os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", "1000")
 os.environ.setdefault("GRADIO_ANALYTICS_MAX_EVENTS", "1000")
 
 
+def config_settings(config) -> tuple:
+    """A config's values for the Train tab's setting fields after `dataset` (ui_layout's setting_outputs order):
+    what choosing a dataset fills in and what loading a run shows."""
+    conditional = {None: "auto", True: "on", False: "off"}[config.conditional]
+    return (config.loss, config.width, config.latent_dim, config.batch_size, config.lr_g, config.lr_d,
+            config.d_steps, config.seed, config.ema, config.r1_gamma, config.augment, conditional)
+
+
 class PlaygroundUI(ExploreHandlers):
     """Handlers, bound to one registry and one checkpoints folder (the Explore tab's are in ui_explore.py)."""
 
@@ -54,9 +62,7 @@ class PlaygroundUI(ExploreHandlers):
     def defaults_for(self, dataset):
         """Refresh every setting to the recipe of the chosen dataset's family."""
         c = default_config("digits" if dataset == "upload" else dataset)
-        conditional = {None: "auto", True: "on", False: "off"}[c.conditional]
-        return (c.loss, c.width, c.latent_dim, c.batch_size, c.lr_g, c.lr_d, c.d_steps, c.seed, c.ema, c.r1_gamma,
-                c.augment, conditional, gr.update(visible=dataset == "points"), gr.update(visible=dataset == "upload"))
+        return (*config_settings(c), gr.update(visible=dataset == "points"), gr.update(visible=dataset == "upload"))
 
     def train(self, request: gr.Request, *settings):
         try:
@@ -229,11 +235,7 @@ class PlaygroundUI(ExploreHandlers):
         gr.Info(f"Loaded {name!r}: press Train to continue training it, or explore it on the Explore tab "
                 "(source: this session's run).")
         dataset = config.dataset if config.dataset in [value for _, value in DATASETS] else "upload"
-        conditional = {None: "auto", True: "on", False: "off"}[config.conditional]
-        settings = (dataset, config.loss, config.width, config.latent_dim, config.batch_size, config.lr_g,
-                    config.lr_d, config.d_steps, config.seed, config.ema, config.r1_gamma, config.augment,
-                    conditional)
-        return (*settings, *self.render_run(request, force=True))
+        return (dataset, *config_settings(config), *self.render_run(request, force=True))
 
     def _checked_checkpoint(self, source) -> pathlib.Path:
         """Only folders directly in the bundled or user checkpoint folders: an API caller cannot point

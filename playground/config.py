@@ -157,11 +157,11 @@ def default_config(dataset: str = "digits", **overrides) -> TrainConfig:
 
 # Recipes measured for quality per wall-clock second on 2 CPU cores (see README "Default recipes").
 # Toys: width 64 runs ~2.5x the steps/s of width 128, and an EMA generator (decay 0.99, reached after ~1,000 of
-# the ring's 5,000-9,000 steps in 10 s as its horizon ramps up) keeps the samples tight on the modes. Measured over seeds 0-5
-# (README "Default recipes"), before the ramp: ring at 10 s 8/8 modes in 5 of 6 runs, 95.6-97.8% high quality
-# (the old width 128 without EMA: 3/8-7/8, 42-70% in three runs); grid at 60 s 24-25/25 and 95-96% in 3 of 3
-# (batch 128: 22-25/25, 89-94%). The 2D view still draws the raw generator (engine.Run.toy_view), so Step moves
-# it visibly.
+# the ring's 5,000-9,000 steps in 10 s as its horizon ramps up) keeps the samples tight on the modes. Measured
+# over seeds 0-5 (README "Default recipes"), before the ramp: ring at 10 s 8/8 modes in 5 of 6 runs, 95.6-97.8%
+# high quality (the old width 128 without EMA: 3/8-7/8, 42-70% in three runs); grid at 60 s 24-25/25 and 95-96%
+# in 3 of 3 (batch 128: 22-25/25, 89-94%). The 2D view still draws the raw generator (engine.Run.toy_view), so
+# Step moves it visibly.
 TOY_DEFAULTS = dict(model="auto", width=64, latent_dim=2, batch_size=256, lr_g=2e-3, lr_d=2e-3, beta1=0.5, ema=0.99)
 # One dataset's changes to its family's recipe, each measured on its own. Ring: the LSGAN loss. At 10 s over
 # seeds 0-11, 8/8 modes in 12 of 12 runs (and at 5 s) and >= 97% high quality in 9 of 12, against 9 and 4 of 12

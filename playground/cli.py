@@ -145,11 +145,11 @@ def cmd_sample(args) -> int:
 
 def cmd_eval(args) -> int:
     from playground.checkpoints import load_sampler, read_meta
-    from playground.data import load_dataset
+    from playground.data import as_trained, load_dataset
     from playground.evaluate import full_report
 
     config, meta = read_meta(args.checkpoint)
-    report = full_report(load_sampler(args.checkpoint), load_dataset(config), n=args.n)
+    report = full_report(load_sampler(args.checkpoint), as_trained(load_dataset(config), config), n=args.n)
     print(json.dumps({"checkpoint": args.checkpoint, "step": meta["step"], **report}, indent=2))
     return 0
 

@@ -208,26 +208,34 @@ def _frozen(values, dtype):
 
 # -- feeding the trainer -------------------------------------------------------------------------
 
-MIN_IMAGES_PER_CLUSTER = 50   # fewer images than this per cluster: train plainly unconditional
+MIN_EXAMPLES_PER_CLUSTER = 50   # fewer examples than this per cluster: train plainly unconditional
 KMEANS_ROUNDS = 25
 
 
+def as_trained(dataset: Dataset, config: TrainConfig) -> Dataset:
+    """The data as a run of this (resolved) config sees it: with k-means clusters as labels when the run is
+    unconditional and self-conditioned, else as loaded."""
+    if config.conditional is False and config.clusters:
+        return with_clusters(dataset, config.clusters, config.seed)
+    return dataset
+
+
 def with_clusters(dataset: Dataset, k: int, seed: int) -> Dataset:
-    """The images with k-means clusters as their labels (self-conditioned GAN, Liu et al. 2020), or the dataset
-    unchanged when it is too small for k clusters. Seeded: the same data and seed give the same clusters, so a
-    saved run resumes with the classes it was trained on."""
-    if k < 2 or len(dataset.x) < MIN_IMAGES_PER_CLUSTER * k:
+    """The examples (images or 2D points) with k-means clusters as their labels (self-conditioned GAN, Liu et al.
+    2020), or the dataset unchanged when it is too small for k clusters. Seeded: the same data and seed give the
+    same clusters, so a saved run resumes with the classes it was trained on."""
+    if k < 2 or len(dataset.x) < MIN_EXAMPLES_PER_CLUSTER * k:
         return dataset
     labels = cluster_labels(dataset.x, k, seed)
     return dataclasses.replace(dataset, labels=labels, num_classes=k, pseudo_labels=True,
                                class_names=tuple(f"cluster {i}" for i in range(k)))
 
 
-def cluster_labels(images: np.ndarray, k: int, seed: int) -> np.ndarray:
-    """k-means (k-means++ start) on 2x2-pooled pixels: ~0.2 s for 5,000 digits. int32 labels (N,)."""
-    n, height, width, channels = images.shape
-    points = images[:, :height // 2 * 2, :width // 2 * 2].reshape(n, height // 2, 2, width // 2, 2, channels)
-    points = points.mean(axis=(2, 4)).reshape(n, -1).astype(np.float64)
+def cluster_labels(examples: np.ndarray, k: int, seed: int) -> np.ndarray:
+    """k-means (k-means++ start) on 2D points as they are, or on 2x2-pooled pixels of images (~0.2 s for 5,000
+    digits). int32 labels (N,)."""
+    points = _cluster_features(examples)
+    n = len(points)
     rng = np.random.default_rng(seed)
     centres = points[[rng.integers(n)]]
     for _ in range(1, k):
@@ -239,6 +247,27 @@ def cluster_labels(images: np.ndarray, k: int, seed: int) -> np.ndarray:
         centres = np.array([points[labels == j].mean(axis=0) if np.any(labels == j) else centres[j]
                             for j in range(k)])
     return squared_distances(points, centres).argmin(axis=1).astype(np.int32)
+
+
+def _cluster_features(examples: np.ndarray) -> np.ndarray:
+    if examples.ndim == 2:                      # 2D points
+        return examples.astype(np.float64)
+    n, height, width, channels = examples.shape
+    pooled = examples[:, :height // 2 * 2, :width // 2 * 2].reshape(n, height // 2, 2, width // 2, 2, channels)
+    return pooled.mean(axis=(2, 4)).reshape(n, -1).astype(np.float64)
+
+
+def cluster_centres(dataset: Dataset) -> np.ndarray:
+    """The mean of each class's examples (k, *example shape), float32: where a clustered toy's classes sit.
+    A class with no examples sits far away (1e6), so it is nobody's nearest centre."""
+    far = np.full(dataset.x.shape[1:], 1e6)
+    return np.stack([dataset.x[dataset.labels == j].mean(axis=0) if np.any(dataset.labels == j) else far
+                     for j in range(dataset.num_classes)]).astype(np.float32)
+
+
+def label_shares(dataset: Dataset) -> np.ndarray:
+    """Each class's share of the examples (num_classes,): how often a generator should draw it."""
+    return np.bincount(dataset.labels, minlength=dataset.num_classes) / len(dataset.labels)
 
 
 PREFETCH_BATCHES = 2     # one batch being used, the next one ready

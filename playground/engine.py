@@ -10,6 +10,7 @@ import tensorflow as tf
 from playground import data as datasets
 from playground import losses
 from playground.config import TrainConfig
+from playground.distances import squared_distances
 from playground.gan import GAN
 from playground.models import build_models
 from playground.sampling import Sampler
@@ -48,9 +49,7 @@ class Run:
 
     def __init__(self, config: TrainConfig, dataset: datasets.Dataset):
         self.config = resolve_config(config.validate(), dataset)
-        if not self.config.conditional and self.config.clusters and dataset.kind == "image":
-            dataset = datasets.with_clusters(dataset, self.config.clusters, self.config.seed)
-        self.dataset = dataset
+        self.dataset = dataset = datasets.as_trained(dataset, self.config)
         self.num_classes = dataset.num_classes if self.config.conditional or dataset.pseudo_labels else 0
         keras.utils.set_random_seed(self.config.seed)
         generator, discriminator = build_models(self.config, dataset.x.shape[1:], self.num_classes)
@@ -66,10 +65,11 @@ class Run:
         self._g_step = tf.function(self.gan.g_step)
         self._chunk = tf.function(self._chunk_eager)
         self._toy_probe = tf.function(self._toy_probe_eager)
-        self._raw_points = tf.function(lambda z: self.gan.generator([z], training=False))
+        self._raw_points = tf.function(lambda z, labels: self.gan.generator(self._inputs(z, labels), training=False))
         self.sampler = Sampler(self.gan.sampling_generator(), self.config.latent_dim, self.num_classes,
                                dataset.kind, dataset.scale, self.config.label_kind(self.num_classes))
         self.fixed_z, self.fixed_labels = self._fixed_noise()
+        self._centres = datasets.cluster_centres(dataset) if self.num_classes and dataset.kind == "toy" else None
         self.step = 0
         self.last_metrics: dict = {}
         self._good = None
@@ -84,8 +84,10 @@ class Run:
 
     def _fixed_noise(self):
         rng = np.random.default_rng(self.config.seed + 1)
-        if self.dataset.kind == "toy":
-            return rng.standard_normal((TOY_SAMPLES, self.config.latent_dim), np.float32), None
+        if self.dataset.kind == "toy":   # a clustered toy draws each cluster as often as the data has it
+            labels = (rng.choice(self.num_classes, TOY_SAMPLES, p=datasets.label_shares(self.dataset)).astype(np.int32)
+                      if self.num_classes else None)
+            return rng.standard_normal((TOY_SAMPLES, self.config.latent_dim), np.float32), labels
         if self.num_classes:   # one column per class, so the grid reads as a table of classes
             rows = max(1, 64 // self.num_classes)
             labels = np.tile(np.arange(self.num_classes, dtype=np.int32), rows)
@@ -172,21 +174,34 @@ class Run:
         gradient for exactly these points, and one Step must visibly move them. Metrics and sliders use the
         smoother EMA generator."""
         scale = self.dataset.scale
-        fake = self._raw_points(tf.constant(self.fixed_z)).numpy() * scale
+        labels = tf.constant(self.fixed_labels if self.num_classes else np.zeros(len(self.fixed_z), np.int32))
+        fake = self._raw_points(tf.constant(self.fixed_z), labels).numpy() * scale
         low, high = _view_bounds(real)
         axis = np.linspace(low, high, TOY_GRID, dtype=np.float32)
         gx, gy = np.meshgrid(axis, axis)
         grid = np.stack([gx.ravel(), gy.ravel()], axis=1) / scale
-        realness, push = self._toy_probe(tf.constant(grid), tf.constant(fake / scale, tf.float32))
+        realness, push = self._toy_probe(tf.constant(grid), tf.constant(self._nearest_cluster(grid)),
+                                         tf.constant(fake / scale, tf.float32), labels)
         return ToyView(real=frozen_array(real), fake=frozen_array(fake), grid_x=frozen_array(axis),
                        grid_y=frozen_array(axis), d_grid=frozen_array(realness.numpy().reshape(TOY_GRID, TOY_GRID)),
                        arrows=frozen_array(push.numpy() * scale))
 
-    def _toy_probe_eager(self, grid, fake):
-        realness = losses.realness(self.gan.discriminator(grid, training=False), self.config.loss)[:, 0]
+    def _nearest_cluster(self, points: np.ndarray) -> np.ndarray:
+        """A clustered toy's D judges a point as a member of a cluster: the background asks it about each grid
+        point's nearest cluster. Unclustered: zeros, which an unconditional D ignores."""
+        if not self.num_classes:
+            return np.zeros(len(points), np.int32)
+        return squared_distances(points, self._centres).argmin(axis=1).astype(np.int32)
+
+    def _inputs(self, main, labels):
+        return [main, labels[:, None]] if self.num_classes else main
+
+    def _toy_probe_eager(self, grid, grid_labels, fake, fake_labels):
+        judge = lambda x, labels: self.gan.discriminator(self._inputs(x, labels), training=False)  # noqa: E731
+        realness = losses.realness(judge(grid, grid_labels), self.config.loss)[:, 0]
         with tf.GradientTape() as tape:
             tape.watch(fake)
-            g_loss = self.gan.g_loss_fn(self.gan.discriminator(fake, training=False))
+            g_loss = self.gan.g_loss_fn(judge(fake, fake_labels))
         # The generator moves its samples down the gradient of its loss: that is the arrow.
         return realness, -tape.gradient(g_loss, fake) * tf.cast(tf.shape(fake)[0], tf.float32)
 

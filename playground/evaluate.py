@@ -13,17 +13,22 @@ DIGIT_DATASETS = ("digits", "mnist")   # the classifier knows digits; its FCD me
 LIVE_SAMPLES = 1000
 
 
-def generate(sampler, n: int, seed: int):
-    """n samples from seeded noise; conditional generators get classes in equal shares."""
+def generate(sampler, n: int, seed: int, label_shares=None):
+    """n samples from seeded noise; conditional generators get classes in equal shares, or drawn with the given
+    shares (a self-conditioned run's clusters are as uneven as the data made them)."""
     rng = np.random.default_rng(seed)
     z = rng.standard_normal((n, sampler.latent_dim)).astype(np.float32)
-    labels = (np.arange(n) % sampler.num_classes).astype(np.int32) if sampler.num_classes else None
+    labels = None
+    if sampler.num_classes:
+        labels = (np.arange(n) % sampler.num_classes if label_shares is None
+                  else rng.choice(sampler.num_classes, n, p=label_shares)).astype(np.int32)
     return sampler.generate(z, labels), labels
 
 
 def quality(sampler, dataset: datasets.Dataset, n: int = LIVE_SAMPLES, seed: int = 1234) -> tuple[dict, np.ndarray]:
     """The metrics that apply to this data, and the samples they were computed on."""
-    samples, labels = generate(sampler, n, seed)
+    shares = datasets.label_shares(dataset) if dataset.pseudo_labels and sampler.num_classes else None
+    samples, labels = generate(sampler, n, seed, shares)
     if dataset.kind == "toy":
         if dataset.modes is None:
             return {}, samples

@@ -229,13 +229,21 @@ def test_clusters_separate_distinct_images_and_are_seeded():
     np.testing.assert_array_equal(cluster_labels(images, 2, seed=3), labels)
 
 
+def test_clusters_of_2d_points_follow_their_blobs():
+    rng = np.random.default_rng(0)
+    points = np.concatenate([rng.normal((-1, 0), 0.05, (100, 2)), rng.normal((1, 0), 0.05, (100, 2)),
+                             rng.normal((0, 1), 0.05, (100, 2))]).astype(np.float32)
+    labels = cluster_labels(points, 3, seed=0)
+    assert [len(set(labels[i:i + 100])) for i in (0, 100, 200)] == [1, 1, 1] and len(set(labels)) == 3
+
+
 def test_with_clusters_labels_big_datasets_and_leaves_small_ones_alone():
     big = _indexed_images(500)
     clustered = with_clusters(big, 4, seed=0)
     assert clustered.pseudo_labels and clustered.num_classes == 4 and set(clustered.labels) == {0, 1, 2, 3}
     assert clustered.class_names[0] == "cluster 0"
     small = _indexed_images(100)
-    assert with_clusters(small, 4, seed=0) is small       # fewer than 50 images per cluster
+    assert with_clusters(small, 4, seed=0) is small       # fewer than 50 examples per cluster
 
 
 def test_pipeline_batches_may_exceed_the_dataset_size():

@@ -3,6 +3,7 @@ import gc
 
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 from tensorflow.python.framework.func_graph import FuncGraph
 
@@ -50,17 +51,40 @@ def test_single_device_adam_updates_exactly_like_keras_adam():
     np.testing.assert_allclose(results[1], results[0], rtol=1e-6, atol=1e-7)
 
 
-def test_toy_view_draws_the_trained_generator_while_samples_come_from_its_ema_copy():
-    run = Run.build(default_config("ring", seed=0, batch_size=32, ema=0.99))
+@pytest.mark.parametrize("clusters", [0, 16])
+def test_toy_view_draws_the_trained_generator_while_samples_come_from_its_ema_copy(clusters):
+    run = Run.build(default_config("ring", seed=0, batch_size=32, ema=0.99, clusters=clusters))
     run.train_chunk(100)                 # the EMA's horizon ramps up: after 100 steps it averages over 10
     run.refresh_sampler()
     scale = run.dataset.scale
-    raw = run.gan.generator([run.fixed_z], training=False).numpy() * scale
+    inputs = [run.fixed_z, run.fixed_labels[:, None]] if clusters else [run.fixed_z]
+    raw = run.gan.generator(inputs, training=False).numpy() * scale
     ema = run.fixed_samples()
     view = run.toy_view(np.zeros((4, 2), np.float32))
     np.testing.assert_allclose(view.fake, raw, rtol=1e-5, atol=1e-5)
     # The EMA copy lags the trained generator, so the two differ: the view really is the raw one.
     assert np.abs(ema - raw).max() > 1e-3
+
+
+def test_a_self_conditioned_toy_trains_on_clusters_that_each_sit_on_one_mode():
+    from playground.data import label_shares
+    from playground.distances import squared_distances
+    from playground.evaluate import generate
+
+    run = Run.build(default_config("ring", seed=0, clusters=16))
+    assert run.num_classes == 16 and run.sampler.label_kind == "cluster" and not run.config.conditional
+    # 16 k-means clusters of 8 tight modes: none straddles two modes, so G never has to bridge them.
+    nearest_mode = squared_distances(run.dataset.x, run.dataset.modes / run.dataset.scale).argmin(axis=1)
+    assert all(len(set(nearest_mode[run.dataset.labels == j])) == 1 for j in range(16))
+    # The 2D view and the metrics draw each cluster as often as the data has it.
+    shares = label_shares(run.dataset)
+    np.testing.assert_allclose(np.bincount(run.fixed_labels, minlength=16) / len(run.fixed_labels), shares, atol=0.04)
+    only_first = np.eye(16)[0]
+    assert set(generate(run.sampler, 50, seed=0, label_shares=only_first)[1]) == {0}
+    # D's background judges each grid point as a member of its nearest cluster.
+    assert list(run._nearest_cluster(run._centres)) == list(range(16))
+    view = run.toy_view(np.zeros((4, 2), np.float32))
+    assert np.isfinite(view.d_grid).all() and np.isfinite(view.arrows).all() and view.fake.shape == (512, 2)
 
 
 def test_ema_horizon_ramps_up_with_the_run_and_stops_at_the_configured_decay():

@@ -14,7 +14,7 @@ from playground.engine import Run
 
 @pytest.fixture(scope="module")
 def toy_run():
-    run = Run.build(default_config("ring", width=16, latent_dim=4, batch_size=32, seed=5))
+    run = Run.build(default_config("ring", clusters=0, width=16, latent_dim=4, batch_size=32, seed=5))
     for _ in range(5):
         run.train()
     run.refresh_sampler()
@@ -130,7 +130,7 @@ import sys
 from playground.checkpoints import save_run
 from playground.config import default_config
 from playground.engine import Run
-run = Run.build(default_config("ring", width=16, latent_dim=4, batch_size=32, seed=6))
+run = Run.build(default_config("ring", clusters=0, width=16, latent_dim=4, batch_size=32, seed=6))
 print("ready", flush=True)
 while True:                     # save over and over until killed, so the kill lands mid-save
     run.train()

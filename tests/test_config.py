@@ -45,8 +45,11 @@ def test_defaults_differ_by_family_and_resolve_architecture():
 
 
 def test_a_dataset_can_change_its_familys_recipe_and_overrides_still_win():
-    # The ring's LSGAN loss and the grid's R1 penalty and longer EMA are their own (README "Default recipes").
+    # The ring's LSGAN loss and clusters, and the grid's R1 penalty and longer EMA, are their own (README "Default
+    # recipes").
     assert default_config("ring").loss == "lsgan"
+    assert default_config("ring").clusters > 0
+    assert default_config("grid").clusters == default_config("moons").clusters == 0
     assert default_config("grid").loss == "standard"
     assert default_config("grid").r1_gamma > 0 and default_config("grid").ema > default_config("ring").ema
     assert default_config("ring").r1_gamma == default_config("moons").r1_gamma == 0.0

@@ -11,7 +11,7 @@ from playground.engine import Run
 
 @pytest.fixture(scope="module")
 def ring_run():
-    run = Run.build(default_config("ring", seed=3))
+    run = Run.build(default_config("ring", clusters=0, seed=3))
     run.train_chunk(8)
     run.refresh_sampler()
     return run
@@ -50,7 +50,7 @@ def test_conditional_padding_keeps_each_sample_its_own_class():
 
 def test_runs_of_one_architecture_share_compiled_renderers_but_keep_their_own_weights():
     # XLA keeps compiled programs for the life of the process: a renderer per run leaked ~3 MB a digits run.
-    config = default_config("ring", seed=0, width=16, latent_dim=3)
+    config = default_config("ring", clusters=0, seed=0, width=16, latent_dim=3)
     runs = [Run.build(config.replace(seed=seed)) for seed in (1, 2, 3)]
     other = Run.build(config.replace(latent_dim=5))
     assert len({id(run.sampler._pool) for run in runs}) == 1
@@ -65,7 +65,7 @@ def test_runs_of_one_architecture_share_compiled_renderers_but_keep_their_own_we
 
 
 def test_a_pool_never_grows_past_its_limit_under_concurrent_renders():
-    runs = [Run.build(default_config("ring", seed=seed, width=16, latent_dim=6)) for seed in range(6)]
+    runs = [Run.build(default_config("ring", clusters=0, seed=seed, width=16, latent_dim=6)) for seed in range(6)]
     z = np.ones((64, 6), np.float32)
     with ThreadPoolExecutor(6) as pool:
         outs = list(pool.map(lambda run: [run.sampler.generate(z) for _ in range(5)][-1], runs))
@@ -75,7 +75,7 @@ def test_a_pool_never_grows_past_its_limit_under_concurrent_renders():
 
 
 def test_architecture_key_ignores_layer_names_only():
-    a, b = (Run.build(default_config("ring", seed=s, width=16, latent_dim=3)).gan.generator for s in (1, 2))
-    wider = Run.build(default_config("ring", width=32, latent_dim=3)).gan.generator
+    a, b = (Run.build(default_config("ring", clusters=0, seed=s, width=16, latent_dim=3)).gan.generator for s in (1, 2))
+    wider = Run.build(default_config("ring", clusters=0, width=32, latent_dim=3)).gan.generator
     assert a.layers[1].name != b.layers[1].name
     assert sampling.architecture_key(a) == sampling.architecture_key(b) != sampling.architecture_key(wider)

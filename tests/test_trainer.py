@@ -91,7 +91,8 @@ def test_nan_pauses_and_keeps_last_good_weights(trainer):
     for before, after in zip(good, run.gan.generator.get_weights()):
         np.testing.assert_array_equal(before, after)
     assert np.isfinite(run.gan.discriminator.weights[0].numpy()).all()
-    points = trainer.sampler().generate(np.zeros((4, run.config.latent_dim), np.float32))
+    labels = np.zeros(4, np.int32) if run.num_classes else None      # the ring's clusters, when it has them
+    points = trainer.sampler().generate(np.zeros((4, run.config.latent_dim), np.float32), labels)
     assert np.isfinite(points).all(), "the restored generator must still be explorable"
 
 

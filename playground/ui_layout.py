@@ -22,7 +22,9 @@ SLIDERS = 6
 TOY_NOTE = ("**What am I looking at?** Green dots are real data, purple dots are the generator's samples. "
             "The background is the discriminator's verdict: green where it says *real*, purple where it says "
             "*fake*. Each arrow shows where the generator's gradient pushes a sample. Training works when the "
-            "purple dots spread over every green cluster.")
+            "purple dots spread over every green cluster. With `clusters` on (the ring's default), G and D also get "
+            "each point's k-means cluster as a label, and the background is D's verdict on each spot as a member of "
+            "its nearest cluster; set `clusters` to 0 to watch a plain GAN.")
 # gr.Plot re-creates its chart on every new value (Gradio 6.31 keys the plotly child on the value), which
 # loses the user's zoom and redraws from scratch. This small HTML component keeps one chart div and calls
 # Plotly.react on it: with a constant layout.uirevision plotly keeps zoom/pan, and updates are incremental.
@@ -81,6 +83,8 @@ def train_tab(ui, status_text, loss_chart):
             with gr.Row():
                 augment = gr.Checkbox(c.augment, label="augment (images)", elem_id="augment")
                 conditional = gr.Radio(["auto", "on", "off"], value="auto", label="conditional", elem_id="conditional")
+                clusters = _number("clusters (0 = off)", c.clusters, "clusters", precision=0,
+                                   info="k-means labels for an unconditional run")
         with gr.Column(scale=2):
             with gr.Row():
                 train_button = gr.Button("Train", variant="primary", elem_id="train-button")
@@ -115,10 +119,10 @@ def train_tab(ui, status_text, loss_chart):
     timer = gr.Timer(0.5, active=False)
 
     settings = [dataset, loss, width, latent_dim, batch_size, lr_g, lr_d, d_steps, seed, ema, r1_gamma, augment,
-                conditional, points_text, upload]
+                conditional, clusters, points_text, upload]
     run_outputs = [status, warnings, loss_plot, samples, toy_plot, toy_note, metrics, timer]
     setting_outputs = [dataset, loss, width, latent_dim, batch_size, lr_g, lr_d, d_steps, seed, ema, r1_gamma,
-                       augment, conditional]
+                       augment, conditional, clusters]
     quick = dict(concurrency_limit=None, show_progress="hidden")
     dataset.input(ui.defaults_for, dataset, setting_outputs[1:] + [points_text, upload], **quick,
                   api_visibility="private")

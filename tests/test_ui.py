@@ -20,8 +20,8 @@ from PIL import Image
 from playground.session import SessionRegistry
 
 # dataset, loss, width, latent_dim, batch_size, lr_g, lr_d, d_steps, seed, ema, r1_gamma, augment, conditional,
-# points, upload
-TINY_RING = ["ring", "standard", 16, 4, 32, 1e-3, 1e-3, 1, 3, 0.0, 0.0, False, "auto", "", None]
+# clusters, points, upload
+TINY_RING = ["ring", "standard", 16, 4, 32, 1e-3, 1e-3, 1, 3, 0.0, 0.0, False, "auto", 0, "", None]
 SLIDERS = [0.0] * 6
 BUNDLED = pathlib.Path(__file__).resolve().parents[1] / "checkpoints"
 
@@ -105,7 +105,7 @@ def test_train_pause_resume_stop(client):
 
 @pytest.mark.parametrize("index, value, field", [(5, -1.0, "lr_g"), (4, 0, "batch_size"), (2, 1000, "width"),
                                                  (7, 11, "d_steps"), (9, 1.5, "ema"), (8, -1, "seed"),
-                                                 (10, -0.5, "r1_gamma")])
+                                                 (10, -0.5, "r1_gamma"), (13, -1, "clusters")])
 def test_bad_settings_through_the_api_name_the_field(client, index, value, field):
     settings = list(TINY_RING)
     settings[index] = value
@@ -121,16 +121,18 @@ def test_choosing_a_dataset_fills_in_its_recipe(server):
     ui = PlaygroundUI(server["registry"], server["root"])
     for dataset in ("ring", "digits"):
         recipe = default_config(dataset)
-        loss, *_, ema, r1_gamma, _, _, _, _ = ui.defaults_for(dataset)
-        assert (loss, ema, r1_gamma) == (recipe.loss, recipe.ema, recipe.r1_gamma)
-    r1_field = 9
+        loss, *_, ema, r1_gamma, _, _, clusters, _, _ = ui.defaults_for(dataset)
+        assert (loss, ema, r1_gamma, clusters) == (recipe.loss, recipe.ema, recipe.r1_gamma, recipe.clusters)
+    r1_field, clusters_field = 9, 12
     assert ui.defaults_for("digits")[r1_field] > 0, "R1 is on for images"
     assert ui.defaults_for("ring")[r1_field] == 0, "and off for the toys"
+    assert ui.defaults_for("ring")[clusters_field] > 0, "the ring trains self-conditioned"
+    assert ui.defaults_for("grid")[clusters_field] == 0, "the grid does not"
 
 
 def test_bad_points_name_the_line(client):
     settings = list(TINY_RING)
-    settings[0], settings[13] = "points", "0, 0\n1, one\n"
+    settings[0], settings[14] = "points", "0, 0\n1, one\n"
     with pytest.raises(AppError, match="line 2"):
         client.predict(*settings, api_name="/train")
 
@@ -246,14 +248,14 @@ def test_save_download_and_load_back(server, client):
         client.predict(saved, api_name="/load")
     client.predict(*TINY_RING, api_name="/reset")
     loaded = client.predict(handle_file(archive), api_name="/load_zip")
-    assert loaded[0] == "ring" and "step 3" in loaded[13]
+    assert loaded[0] == "ring" and "step 3" in loaded[14]
     assert status(client) == {**status(client), "status": "idle", "step": 3}
     client.predict(*TINY_RING, api_name="/train")                 # continues the loaded run
     assert wait_for(lambda: status(client)["step"] > 3)
 
 
 def test_uploaded_images_train(client, tmp_path):
-    settings = ["upload", "standard", 8, 8, 16, 2e-3, 2e-3, 1, 0, 0.0, 0.0, False, "auto", "", None]
+    settings = ["upload", "standard", 8, 8, 16, 2e-3, 2e-3, 1, 0, 0.0, 0.0, False, "auto", 10, "", None]
     with pytest.raises(AppError, match="choose a .zip of images or an .npz file"):
         client.predict(*settings, api_name="/train")
     pictures = np.random.default_rng(0).integers(0, 256, size=(32, 28, 28), dtype=np.uint8)

@@ -80,8 +80,8 @@ def train_tab(ui, status_text, loss_chart):
                 ema = _number("ema (0 = off)", c.ema, "ema", step=0.001)
                 r1_gamma = _number("r1_gamma (0 = off)", c.r1_gamma, "r1-gamma", step=0.05,
                                    info="R1 penalty on D")
+            augment = gr.Checkbox(c.augment, label="augment (images)", elem_id="augment")
             with gr.Row():
-                augment = gr.Checkbox(c.augment, label="augment (images)", elem_id="augment")
                 conditional = gr.Radio(["auto", "on", "off"], value="auto", label="conditional", elem_id="conditional")
                 clusters = _number("clusters (0 = off)", c.clusters, "clusters", precision=0,
                                    info="k-means labels for an unconditional run")

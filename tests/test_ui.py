@@ -200,6 +200,19 @@ def test_explore_2d_checkpoint_highlights_the_current_point(server, client):
     assert names == ["generated", "selected"]
 
 
+def test_a_self_conditioned_live_ring_is_explored_one_cluster_at_a_time(server, client):
+    settings = list(TINY_RING)
+    settings[13] = 4                                                    # clusters
+    client.predict("both", 3, *settings, api_name="/step")
+    *_, classes, image, plot, info = client.predict("live", "raw", 0, 1.0, None, *SLIDERS,
+                                                    api_name="/explore_refresh")
+    assert "4 k-means clusters" in info and plot["visible"] and not image["visible"]
+    assert classes["label"] == "cluster" and classes["visible"] and len(classes["choices"]) == 4
+    _, figure = client.predict("live", "raw", 0, 1.0, 3, *SLIDERS, api_name="/explore_render")
+    assert [trace.get("name") for trace in json.loads(figure)["data"]][-1] == "selected"
+    client.predict(*TINY_RING, api_name="/reset")
+
+
 def test_explore_refuses_paths_that_are_not_listed(server, client):
     for source in ("/etc", str(server["root"] / ".." / "digits"), str(server["root"])):
         with pytest.raises(AppError, match="not one of the listed checkpoints"):

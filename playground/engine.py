@@ -65,7 +65,8 @@ class Run:
         self._g_step = tf.function(self.gan.g_step)
         self._chunk = tf.function(self._chunk_eager)
         self._toy_probe = tf.function(self._toy_probe_eager)
-        self._raw_points = tf.function(lambda z, labels: self.gan.generator(self._inputs(z, labels), training=False))
+        self._raw_points = tf.function(lambda z, labels: self.gan.generator(self.gan.model_inputs(z, labels),
+                                                                            training=False))
         self.sampler = Sampler(self.gan.sampling_generator(), self.config.latent_dim, self.num_classes,
                                dataset.kind, dataset.scale, self.config.label_kind(self.num_classes))
         self.fixed_z, self.fixed_labels = self._fixed_noise()
@@ -193,15 +194,14 @@ class Run:
             return np.zeros(len(points), np.int32)
         return squared_distances(points, self._centres).argmin(axis=1).astype(np.int32)
 
-    def _inputs(self, main, labels):
-        return [main, labels[:, None]] if self.num_classes else main
+    def _judge(self, points, labels):
+        return self.gan.discriminator(self.gan.model_inputs(points, labels), training=False)
 
     def _toy_probe_eager(self, grid, grid_labels, fake, fake_labels):
-        judge = lambda x, labels: self.gan.discriminator(self._inputs(x, labels), training=False)  # noqa: E731
-        realness = losses.realness(judge(grid, grid_labels), self.config.loss)[:, 0]
+        realness = losses.realness(self._judge(grid, grid_labels), self.config.loss)[:, 0]
         with tf.GradientTape() as tape:
             tape.watch(fake)
-            g_loss = self.gan.g_loss_fn(judge(fake, fake_labels))
+            g_loss = self.gan.g_loss_fn(self._judge(fake, fake_labels))
         # The generator moves its samples down the gradient of its loss: that is the arrow.
         return realness, -tape.gradient(g_loss, fake) * tf.cast(tf.shape(fake)[0], tf.float32)
 

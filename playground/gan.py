@@ -77,19 +77,20 @@ class GAN(keras.Model):
         return [self.d_loss_tracker, self.g_loss_tracker]
 
     # -- helpers ---------------------------------------------------------------------------------
-    def _inputs(self, main, labels):
+    def model_inputs(self, main, labels):
+        """A model's input: `main` (z or x) alone, or with its labels for conditional models."""
         return [main, labels[:, None]] if self.num_classes else main
 
     def _critic(self, x, labels):
         x = translate(x) if self.augment else x
-        return self.discriminator(self._inputs(x, labels), training=True)
+        return self.discriminator(self.model_inputs(x, labels), training=True)
 
     def _noise(self, batch):
         return tf.random.normal([batch, self.latent_dim])
 
     def _fakes(self, labels):
         """A batch of fakes, one per label (labels are ignored by an unconditional G, but set the batch size)."""
-        return self.generator(self._inputs(self._noise(tf.shape(labels)[0]), labels), training=True)
+        return self.generator(self.model_inputs(self._noise(tf.shape(labels)[0]), labels), training=True)
 
     @staticmethod
     def _global_norm(grads):

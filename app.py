@@ -3,7 +3,7 @@
 Listens on GRADIO_SERVER_NAME / GRADIO_SERVER_PORT (default 127.0.0.1:7860). TensorFlow is not imported
 while the page is built: the server starts first, then warm_up loads TensorFlow and the first checkpoint.
 """
-from playground.ui import build_demo, warm_up
+from playground.web.app import build_demo, warm_up
 
 demo = build_demo()
 

@@ -12,14 +12,14 @@ import time
 
 import numpy as np
 
-from playground import evaluate
-from playground.config import TUTORIAL_RECIPE, default_config
+from playground.metrics import evaluate
+from playground.engine.config import TUTORIAL_RECIPE, default_config
 
 
 def train_timed(config, seconds: float, checkpoints=(), n_eval: int = 1000, run=None):
     """Train for `seconds` of wall-clock (evaluation pauses the clock); returns the run and one record per
     checkpoint time: {"seconds", "steps", "images", ...metrics}."""
-    from playground.engine import Run
+    from playground.engine.run import Run
 
     run = run or Run.build(config)
     run.train_chunk(1)                           # the first call traces the graph: not part of the budget
@@ -88,7 +88,7 @@ def latency(fn, repeats=50):
 
 
 def ui_latencies(run):
-    from playground import plots
+    from playground.web import plots
 
     sampler = run.sampler
     z1 = np.random.default_rng(0).standard_normal((1, sampler.latent_dim)).astype(np.float32)
@@ -102,7 +102,7 @@ def publisher_overhead(config, seconds, rounds: int = 3):
     """Steps/s of the background trainer as the UI runs it (a snapshot every 0.5 s, live metrics beside it) vs bare
     steps of the same run, in alternating windows of seconds / (2 * rounds) each: one bare run then one trainer
     run differed by up to ±5% from this machine's drift alone, as much as the cost being measured."""
-    from playground.trainer import Trainer
+    from playground.training.trainer import Trainer
 
     trainer = Trainer(config)
     trainer.start()
@@ -135,7 +135,7 @@ def _next_publish(trainer):
 
 
 def run_bench(seconds: float = 60.0, as_json: bool = False, targets: bool = True) -> int:
-    from playground.engine import Run
+    from playground.engine.run import Run
 
     checkpoints = [t for t in (15.0, 30.0) if t < seconds]
     ours = recipe_row("default", seconds, checkpoints)

@@ -8,7 +8,7 @@ import time
 
 import numpy as np
 
-from playground.config import ConfigError, default_config
+from playground.engine.config import ConfigError, default_config
 
 CHUNK = 10   # steps per compiled call (see Run.train_chunk)
 
@@ -59,8 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    from playground.checkpoints import CheckpointError
-    from playground.data import DataError
+    from playground.engine.checkpoints import CheckpointError
+    from playground.data.datasets import DataError
     try:
         return {"train": cmd_train, "sample": cmd_sample, "eval": cmd_eval, "bench": cmd_bench}[args.command](args)
     except (ConfigError, DataError, CheckpointError, ValueError) as exc:
@@ -79,8 +79,8 @@ def config_from_args(args):
 def cmd_train(args) -> int:
     from tqdm import tqdm
 
-    from playground.checkpoints import load_run, save_run
-    from playground.engine import Run
+    from playground.engine.checkpoints import load_run, save_run
+    from playground.engine.run import Run
 
     if args.steps is not None and args.steps < 1:
         raise ConfigError("--steps must be at least 1")
@@ -123,8 +123,8 @@ def cmd_train(args) -> int:
 
 
 def cmd_sample(args) -> int:
-    from playground.checkpoints import load_sampler
-    from playground.evaluate import generate
+    from playground.engine.checkpoints import load_sampler
+    from playground.metrics.evaluate import generate
 
     if not 1 <= args.n <= 1_000_000:
         raise ConfigError("--n must be between 1 and 1000000")
@@ -144,9 +144,9 @@ def cmd_sample(args) -> int:
 
 
 def cmd_eval(args) -> int:
-    from playground.checkpoints import load_sampler, read_meta
-    from playground.data import as_trained, load_dataset
-    from playground.evaluate import full_report
+    from playground.engine.checkpoints import load_sampler, read_meta
+    from playground.data.datasets import as_trained, load_dataset
+    from playground.metrics.evaluate import full_report
 
     config, meta = read_meta(args.checkpoint)
     report = full_report(load_sampler(args.checkpoint), as_trained(load_dataset(config), config), n=args.n)

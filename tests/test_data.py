@@ -5,8 +5,8 @@ import keras
 import numpy as np
 import pytest
 
-from playground.config import TrainConfig, default_config
-from playground.data import (DIGIT_CLASSES, TOY_POOL_SIZE, DataError, Dataset, load_dataset, load_digits,
+from playground.engine.config import TrainConfig, default_config
+from playground.data.datasets import (DIGIT_CLASSES, TOY_POOL_SIZE, DataError, Dataset, load_dataset, load_digits,
                              make_pipeline, real_sample, cluster_labels, with_clusters)
 
 

@@ -7,8 +7,8 @@ import pytest
 import tensorflow as tf
 from tensorflow.python.framework.func_graph import FuncGraph
 
-from playground.config import default_config
-from playground.engine import Run, SingleDeviceAdam
+from playground.engine.config import default_config
+from playground.engine.run import Run, SingleDeviceAdam
 
 
 def _live_training_graphs() -> int:
@@ -67,9 +67,9 @@ def test_toy_view_draws_the_trained_generator_while_samples_come_from_its_ema_co
 
 
 def test_a_self_conditioned_toy_trains_on_clusters_that_each_sit_on_one_mode():
-    from playground.data import label_shares
-    from playground.distances import squared_distances
-    from playground.evaluate import generate
+    from playground.data.datasets import label_shares
+    from playground.data.distances import squared_distances
+    from playground.metrics.evaluate import generate
 
     run = Run.build(default_config("ring", seed=0, clusters=16))
     assert run.num_classes == 16 and run.sampler.label_kind == "cluster" and not run.config.conditional
@@ -88,7 +88,7 @@ def test_a_self_conditioned_toy_trains_on_clusters_that_each_sit_on_one_mode():
 
 
 def test_ema_horizon_ramps_up_with_the_run_and_stops_at_the_configured_decay():
-    from playground.gan import EMA_RAMPUP, ema_decay_at
+    from playground.engine.gan import EMA_RAMPUP, ema_decay_at
 
     assert float(ema_decay_at(0, 0.999)) == 0.0                    # the first steps copy G
     steps = 100 / EMA_RAMPUP                                         # a horizon of 100 steps
@@ -99,7 +99,7 @@ def test_ema_horizon_ramps_up_with_the_run_and_stops_at_the_configured_decay():
 
 def _generator_passes(run, monkeypatch):
     """Generator passes made by one eager train_step (each pass draws noise once)."""
-    from playground.gan import GAN
+    from playground.engine.gan import GAN
 
     passes, make_noise = [], GAN._noise
     monkeypatch.setattr(GAN, "_noise", lambda self, batch: passes.append(batch) or make_noise(self, batch))

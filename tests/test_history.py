@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from playground.history import History
+from playground.training.history import History
 
 
 def test_history_keeps_every_step_until_full():

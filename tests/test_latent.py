@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from playground import latent
+from playground.sampling import latent
 
 DIM = 16
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from playground import losses
+from playground.engine import losses
 
 
 def t(values):

@@ -1,4 +1,4 @@
-"""Known answers for playground/metrics.py, with the real shipped classifier and the real bundled digits."""
+"""Known answers for playground/metrics/quality.py, with the real shipped classifier and the real bundled digits."""
 import pathlib
 import subprocess
 import sys
@@ -6,8 +6,8 @@ import sys
 import numpy as np
 import pytest
 
-from playground import metrics
-from playground.data import load_digits
+from playground.metrics import quality as metrics
+from playground.data.datasets import load_digits
 
 RING_SD = 0.02
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -144,7 +144,7 @@ def test_bad_labels_raise(digits, labels):
 
 def test_importing_metrics_does_not_import_tensorflow():
     # The app must start fast: TensorFlow and the classifier load on the first image metric, not at import.
-    code = "import sys, playground.metrics; print('tensorflow' in sys.modules)"
+    code = "import sys, playground.metrics.quality; print('tensorflow' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert out.stdout.strip() == "False"
 

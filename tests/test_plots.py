@@ -6,8 +6,8 @@ import plotly.graph_objects as go
 import pytest
 from PIL import Image
 
-from playground import plots
-from playground.snapshot import HISTORY_KEYS, Snapshot, ToyView, empty_snapshot, frozen_array
+from playground.web import plots
+from playground.training.snapshot import HISTORY_KEYS, Snapshot, ToyView, empty_snapshot, frozen_array
 
 
 def make_snapshot(k: int, seed: int = 0) -> Snapshot:

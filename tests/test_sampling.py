@@ -4,9 +4,9 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from playground import sampling
-from playground.config import default_config
-from playground.engine import Run
+from playground.sampling import sampler as sampling
+from playground.engine.config import default_config
+from playground.engine.run import Run
 
 
 @pytest.fixture(scope="module")

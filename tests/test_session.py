@@ -1,4 +1,4 @@
-"""playground.session and playground.saved_runs for real: tiny trainers in background threads, real checkpoints
+"""playground.web.sessions and playground.web.saved_runs for real: tiny trainers in background threads, real checkpoints
 and zips on disk."""
 import pathlib
 import zipfile
@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 from conftest import wait_for
 
-from playground.config import default_config
-from playground.saved_runs import (SamplerCache, checkpoint_choices, save_session_run, unpack_run_zip,
+from playground.engine.config import default_config
+from playground.web.saved_runs import (SamplerCache, checkpoint_choices, save_session_run, unpack_run_zip,
                                    user_checkpoints_root, zip_run)
-from playground.session import BusyError, SessionError, SessionRegistry, checkpoints_root, parse_points
+from playground.web.sessions import BusyError, SessionError, SessionRegistry, checkpoints_root, parse_points
 
 TINY_TOY = dict(width=16, batch_size=32, latent_dim=4, seed=3)
 
@@ -155,7 +155,7 @@ def stepped(registry):
 
 
 def test_save_zip_unpack_round_trip(stepped, tmp_path):
-    from playground.checkpoints import load_run
+    from playground.engine.checkpoints import load_run
 
     session = stepped.session("alice")
     assert session.unsaved_steps() == 2

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from conftest import wait_for as wait_until
 
-from playground import evaluate
-from playground.config import default_config
-from playground.trainer import Trainer, TrainerError
+from playground.metrics import evaluate
+from playground.engine.config import default_config
+from playground.training.trainer import Trainer, TrainerError
 
 TINY_TOY = dict(width=16, batch_size=32, latent_dim=4, seed=3)
 

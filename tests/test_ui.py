@@ -17,7 +17,7 @@ from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
 
-from playground.session import SessionRegistry
+from playground.web.sessions import SessionRegistry
 
 # dataset, loss, width, latent_dim, batch_size, lr_g, lr_d, d_steps, seed, ema, r1_gamma, augment, conditional,
 # clusters, points, upload
@@ -56,7 +56,7 @@ def wait_for(predicate, timeout=90.0):
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    from playground.ui import build_demo
+    from playground.web.app import build_demo
 
     # Gradio notices a closed session at its next heartbeat (default every 15 s); 1 s keeps the test short.
     patcher = pytest.MonkeyPatch()
@@ -115,8 +115,8 @@ def test_bad_settings_through_the_api_name_the_field(client, index, value, field
 
 
 def test_choosing_a_dataset_fills_in_its_recipe(server):
-    from playground.config import default_config
-    from playground.ui import PlaygroundUI
+    from playground.engine.config import default_config
+    from playground.web.app import PlaygroundUI
 
     ui = PlaygroundUI(server["registry"], server["root"])
     for dataset in ("ring", "digits"):

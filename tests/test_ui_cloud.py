@@ -5,9 +5,10 @@ import types
 
 import numpy as np
 
-from playground import ui, ui_explore
-from playground.checkpoints import load_sampler
-from playground.session import SessionRegistry
+from playground.web import app as ui
+from playground.web import explore as ui_explore
+from playground.engine.checkpoints import load_sampler
+from playground.web.sessions import SessionRegistry
 
 RING = pathlib.Path(__file__).resolve().parents[1] / "checkpoints" / "ring"
 

@@ -14,7 +14,7 @@ import re
 
 import pytest
 
-from playground.session import SessionRegistry
+from playground.web.sessions import SessionRegistry
 from test_ui import free_port, prepared_checkpoints   # tests/ is on sys.path (pytest's default import mode)
 
 ARTIFACTS = pathlib.Path(__file__).resolve().parent / "artifacts"
@@ -57,7 +57,7 @@ LOSS_PLOT_JS = """() => {
 
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory):
-    from playground.ui import build_demo
+    from playground.web.app import build_demo
 
     root = prepared_checkpoints(tmp_path_factory)
     registry = SessionRegistry(max_trainings=2, max_train_seconds=None)

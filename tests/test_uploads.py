@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from playground.config import default_config
-from playground.data import DataError, load_dataset
-from playground.uploads import ENV_VARS, UploadLimits, load_upload
+from playground.engine.config import default_config
+from playground.data.datasets import DataError, load_dataset
+from playground.data.uploads import ENV_VARS, UploadLimits, load_upload
 
 LIMITS = UploadLimits()
 

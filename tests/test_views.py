@@ -1,11 +1,11 @@
-"""The page's pure helpers (playground.views): checks on values that reach a handler unchecked, and the text and
+"""The page's pure helpers (playground.web.views): checks on values that reach a handler unchecked, and the text and
 pictures built from snapshots. No server needed; the same checks also run through the API in test_ui.py."""
 import pytest
 from PIL import Image
 
-from playground import views
-from playground.session import SessionError
-from playground.snapshot import empty_snapshot
+from playground.web import views
+from playground.web.sessions import SessionError
+from playground.training.snapshot import empty_snapshot
 
 
 @pytest.mark.parametrize("values", [[0.0, 4.0, -4.0], [1, 2, 3]])

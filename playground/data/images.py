@@ -3,8 +3,8 @@
 `DataError` is what every dataset loader raises for bad or unavailable data (its message says what to do);
 `ENV_VARS` names the variable that changes each upload limit, for those messages.
 `fit_image` / `fit_uint8_images` turn any picture or uint8 array into (size, size, channels) uint8 pixels,
-centre-cropped, resized and made grey or RGB. Only NumPy and PIL here, no TensorFlow: `playground.uploads`
-and `playground.uploads_npz` import this without loading `playground.data` (which imports TensorFlow and
+centre-cropped, resized and made grey or RGB. Only NumPy and PIL here, no TensorFlow: `playground.data.uploads`
+and `playground.data.npz` import this without loading `playground.data.datasets` (which imports TensorFlow and
 calls the uploads).
 """
 from __future__ import annotations
@@ -17,7 +17,7 @@ class DataError(ValueError):
     """Bad or unavailable data; the message says what to do."""
 
 
-# The variable that overrides each `playground.uploads.UploadLimits` field (defaults documented there). Kept here
+# The variable that overrides each `playground.data.uploads.UploadLimits` field (defaults documented there). Kept here
 # so `uploads` and `uploads_npz` can both name it in their error messages without importing each other.
 ENV_VARS = {"max_upload_mb": "GAN_MAX_UPLOAD_MB", "max_expanded_mb": "GAN_MAX_EXPANDED_MB",
             "max_files": "GAN_MAX_FILES", "max_images": "GAN_MAX_IMAGES", "min_images": "GAN_MIN_IMAGES",

@@ -38,7 +38,7 @@ class TrainConfig:
     # R1 penalty weight (gamma) on D's gradient at real data (Mescheder et al. 2018); 0 off. Its default is 0 so
     # that a config.json saved before the field existed loads as the run it was (images default to 0.1).
     r1_gamma: float = 0.0
-    ema: float = 0.0             # longest EMA decay of the sampling generator (its horizon ramps up, gan.py); 0 off
+    ema: float = 0.0             # longest EMA decay of the sampling generator (its horizon ramps up, engine/gan.py); 0 off
     augment: bool = False        # DiffAugment-style translation of real and fake images before D
     spectral_norm: bool = False  # spectral normalization of D's layers (Miyato et al. 2018)
     conditional: bool | None = None  # None: conditional when the data has labels

@@ -1,6 +1,6 @@
 """The page's layout: the components and event wiring of the Train and Explore tabs. The handlers live in
-playground.ui.PlaygroundUI (passed in as `ui`; its Explore handlers are in playground.ui_explore);
-playground.ui.build_demo puts the tabs on the page.
+playground.web.app.PlaygroundUI (passed in as `ui`; its Explore handlers are in playground.web.explore);
+playground.web.app.build_demo puts the tabs on the page.
 """
 import pathlib
 
@@ -8,8 +8,8 @@ import gradio as gr
 import numpy as np
 import plotly
 
-from playground.config import LOSSES, default_config
-from playground.views import SLIDER_LIMIT
+from playground.engine.config import LOSSES, default_config
+from playground.web.views import SLIDER_LIMIT
 
 DATASETS = [("ring (2D)", "ring"), ("grid (2D)", "grid"), ("spiral (2D)", "spiral"), ("moons (2D)", "moons"),
             ("my points (2D)", "points"), ("digits (bundled MNIST subset)", "digits"), ("MNIST (download)", "mnist"),
@@ -48,7 +48,7 @@ def _live_plot(elem_id, value="", visible=True):
 
 
 def _picture(elem_id, visible=True, min_height=None):
-    """An image shown from inline HTML (see playground.views.inline_image_html)."""
+    """An image shown from inline HTML (see playground.web.views.inline_image_html)."""
     return gr.HTML("", js_on_load=None, elem_id=elem_id, visible=visible, min_height=min_height)
 
 

@@ -36,8 +36,8 @@ from typing import Callable
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from playground.images import ENV_VARS, DataError, fit_image
-from playground.uploads_npz import read_npz
+from playground.data.images import ENV_VARS, DataError, fit_image
+from playground.data.npz import read_npz
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp")
 PIL_FORMATS = ("PNG", "JPEG", "GIF", "BMP", "WEBP")  # only these decoders ever see user bytes

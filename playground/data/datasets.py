@@ -7,7 +7,7 @@
 - digits: 5,000 MNIST digits bundled in `assets/digits.npz` — works offline.
 - mnist, fashion: `keras.datasets` (downloads once, then Keras caches it); offline → DataError.
 - anything else is a path to a user upload (.zip, .npz or folder of images), read and validated by
-  `playground.uploads` under `UploadLimits`.
+  `playground.data.uploads` under `UploadLimits`.
 
 Images are (N, H, W, C) float32 in [-1, 1] at `config.image_size` / `config.channels`.
 `make_pipeline` feeds the trainer (x, y) batches with one fixed signature.
@@ -22,10 +22,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from playground.config import TrainConfig
-from playground.distances import squared_distances
-from playground.images import DataError, fit_uint8_images
-from playground.uploads import UploadLimits, load_upload
+from playground.engine.config import TrainConfig
+from playground.data.distances import squared_distances
+from playground.data.images import DataError, fit_uint8_images
+from playground.data.uploads import UploadLimits, load_upload
 
 DIGITS_PATH = pathlib.Path(__file__).resolve().parent / "assets" / "digits.npz"
 TOY_POOL_SIZE = 20_000

@@ -8,7 +8,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from playground import losses
+from playground.engine import losses
 
 # The EMA generator's horizon grows with the run, as StyleGAN2-ADA's "ema_rampup" (Karras et al. 2020): it averages
 # over 10% of the steps so far, up to 1 / (1 - ema_decay) steps. Early on G changes fast and a long average lags

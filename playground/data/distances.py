@@ -1,6 +1,6 @@
 """Distances between the rows of two arrays, for the metrics (memorization, diversity) and for the k-means
-clusters of self-conditioned runs. A module of its own so that data.py need not import metrics.py, which imports
-data.py for the reference digits."""
+clusters of self-conditioned runs. A module of its own so that datasets.py need not import metrics/quality.py, which imports
+datasets.py for the reference digits."""
 from __future__ import annotations
 
 import numpy as np

@@ -1,7 +1,7 @@
 """The Explore tab's handlers: latent sliders (raw z or PCA directions), the 2D sample cloud, interpolation and
-its scrubber. PlaygroundUI (ui.py) inherits them; they use its `registry`, `samplers` and `_checked_checkpoint`.
+its scrubber. PlaygroundUI (app.py) inherits them; they use its `registry`, `samplers` and `_checked_checkpoint`.
 
-Slider and scrub events skip Gradio's pre/postprocessing (ui_layout.py), so these check their raw values
+Slider and scrub events skip Gradio's pre/postprocessing (layout.py), so these check their raw values
 themselves (views.checked_sliders, views.whole_number, latent.truncate).
 
 No `from __future__ import annotations` here: Gradio reads the `gr.Request` type hints at runtime.
@@ -11,10 +11,11 @@ import time
 import gradio as gr
 import numpy as np
 
-from playground import latent, plots, views
-from playground.session import SessionError
-from playground.ui_common import USER_ERRORS, session_of, user_error
-from playground.ui_layout import LIVE, SLIDERS
+from playground.sampling import latent
+from playground.web import plots, views
+from playground.web.sessions import SessionError
+from playground.web.errors import USER_ERRORS, session_of, user_error
+from playground.web.layout import LIVE, SLIDERS
 
 ANCHOR_SEED = 12345          # the cloud of samples behind a 2D generator's current point
 CLOUD_REFRESH_SECONDS = 1.0  # a training model's cloud is redrawn at most this often while its sliders move

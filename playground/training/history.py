@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from playground.snapshot import HISTORY_KEYS, frozen_array
+from playground.training.snapshot import HISTORY_KEYS, frozen_array
 
 
 class History:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from playground.config import TrainConfig
+from playground.engine.config import TrainConfig
 
 STATUSES = ("idle", "running", "paused", "stopped", "error")
 HISTORY_KEYS = ("d_loss", "g_loss", "d_real", "d_fake", "grad_norm_d", "grad_norm_g")

@@ -2,8 +2,8 @@
 
 The .npy header gives each array's shape and dtype, so oversized, object (pickle) or truncated arrays are
 rejected before a byte of array data is read; values are then turned into uint8 pixels by explicit rules.
-`read_npz` returns plain values, which `playground.uploads.load_upload` wraps in `LoadedImages` (this
-module does not import `playground.uploads`, which imports it).
+`read_npz` returns plain values, which `playground.data.uploads.load_upload` wraps in `LoadedImages` (this
+module does not import `playground.data.uploads`, which imports it).
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import zlib
 
 import numpy as np
 
-from playground.images import ENV_VARS, DataError, fit_uint8_images
+from playground.data.images import ENV_VARS, DataError, fit_uint8_images
 
 IMAGE_KEYS = ("images", "x")
 LABEL_KEYS = ("labels", "y")
@@ -23,7 +23,7 @@ def read_npz(archive, source, size, channels, limits):
     """Check every array's header (shape, dtype) before reading any array data.
 
     Returns (uint8 (N, size, size, channels) images, int32 labels or None, class names, notes), the fields of
-    `playground.uploads.LoadedImages`.
+    `playground.data.uploads.LoadedImages`.
     """
     arrays = {}
     for info in archive.infolist():

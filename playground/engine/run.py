@@ -7,14 +7,14 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from playground import data as datasets
-from playground import losses
-from playground.config import TrainConfig
-from playground.distances import squared_distances
-from playground.gan import GAN
-from playground.models import build_models
-from playground.sampling import Sampler
-from playground.snapshot import ToyView, frozen_array
+from playground.data import datasets
+from playground.engine import losses
+from playground.engine.config import TrainConfig
+from playground.data.distances import squared_distances
+from playground.engine.gan import GAN
+from playground.engine.models import build_models
+from playground.sampling.sampler import Sampler
+from playground.training.snapshot import ToyView, frozen_array
 
 TOY_SAMPLES = 512      # points drawn in the 2D view
 TOY_GRID = 48          # heatmap resolution of the 2D view

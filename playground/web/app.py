@@ -1,5 +1,5 @@
-"""The web page: Gradio handlers and build_demo (the tabs' components and wiring are in playground.ui_layout).
-Logic lives in playground.session (sessions), playground.saved_runs (saving, uploaded runs), the Trainer
+"""The web page: Gradio handlers and build_demo (the tabs' components and wiring are in playground.web.layout).
+Logic lives in playground.web.sessions (sessions), playground.web.saved_runs (saving, uploaded runs), the Trainer
 (training) and latent / plots (sampling maths, figures). Handlers read Snapshots and call the Trainer's public
 methods and Samplers; TensorFlow is imported only when a handler first needs it.
 
@@ -11,15 +11,15 @@ import re
 
 import gradio as gr
 
-from playground import plots, ui_layout, views
-from playground.config import default_config
-from playground.snapshot import empty_snapshot
-from playground.saved_runs import (checkpoint_choices, save_session_run, unpack_run_zip, user_checkpoints_root,
+from playground.web import layout, plots, views
+from playground.engine.config import default_config
+from playground.training.snapshot import empty_snapshot
+from playground.web.saved_runs import (checkpoint_choices, save_session_run, unpack_run_zip, user_checkpoints_root,
                                    zip_run)
-from playground.session import SessionError, SessionRegistry, checkpoints_root, freeze_startup_objects, parse_points
-from playground.ui_common import SAMPLERS, USER_ERRORS, session_of, user_error
-from playground.ui_explore import ExploreHandlers
-from playground.ui_layout import DATASETS, LIVE, PLOTLY_JS, SLIDERS
+from playground.web.sessions import SessionError, SessionRegistry, checkpoints_root, freeze_startup_objects, parse_points
+from playground.web.errors import SAMPLERS, USER_ERRORS, session_of, user_error
+from playground.web.explore import ExploreHandlers
+from playground.web.layout import DATASETS, LIVE, PLOTLY_JS, SLIDERS
 
 # Gradio re-summarises (pandas) up to 10,000 past queued events after every queued event, for a monitoring page
 # this app does not use: in the 8-session load test that was ~6% of the server's GIL time, and it grows as events
@@ -29,7 +29,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_MAX_EVENTS", "1000")
 
 
 def config_settings(config) -> tuple:
-    """A config's values for the Train tab's setting fields after `dataset` (ui_layout's setting_outputs order):
+    """A config's values for the Train tab's setting fields after `dataset` (layout.py's setting_outputs order):
     what choosing a dataset fills in and what loading a run shows."""
     conditional = {None: "auto", True: "on", False: "off"}[config.conditional]
     return (config.loss, config.width, config.latent_dim, config.batch_size, config.lr_g, config.lr_d,
@@ -37,7 +37,7 @@ def config_settings(config) -> tuple:
 
 
 class PlaygroundUI(ExploreHandlers):
-    """Handlers, bound to one registry and one checkpoints folder (the Explore tab's are in ui_explore.py)."""
+    """Handlers, bound to one registry and one checkpoints folder (the Explore tab's are in explore.py)."""
 
     def __init__(self, registry: SessionRegistry, root: pathlib.Path):
         self.registry, self.root, self.samplers = registry, pathlib.Path(root), SAMPLERS
@@ -204,7 +204,7 @@ class PlaygroundUI(ExploreHandlers):
         return str(archive), *self.checkpoint_dropdowns()
 
     def load_checkpoint(self, request: gr.Request, source):
-        from playground.checkpoints import load_run
+        from playground.engine.checkpoints import load_run
 
         try:
             path = self._checked_checkpoint(source)
@@ -217,7 +217,7 @@ class PlaygroundUI(ExploreHandlers):
     def load_upload(self, request: gr.Request, upload):
         import tempfile
 
-        from playground.checkpoints import load_run
+        from playground.engine.checkpoints import load_run
 
         try:
             if not upload:
@@ -277,7 +277,7 @@ def warm_up(checkpoints_dir=None) -> None:
 
     started = time.perf_counter()
     try:
-        import playground.trainer  # noqa: F401  (TensorFlow, Keras, the engine)
+        import playground.training.trainer  # noqa: F401  (TensorFlow, Keras, the engine)
         choices = checkpoint_choices(checkpoints_dir or checkpoints_root())
         if choices:
             sampler = SAMPLERS.get(choices[0][1])
@@ -298,9 +298,9 @@ def build_demo(registry: SessionRegistry | None = None, checkpoints_dir=None) ->
                     "latent space.")
         with gr.Tabs():
             with gr.Tab("Train", id="train", elem_id="train-tab") as train_tab:
-                train = ui_layout.train_tab(ui, views.status_line(None), plots.loss_figure(empty_snapshot()).to_json())
+                train = layout.train_tab(ui, views.status_line(None), plots.loss_figure(empty_snapshot()).to_json())
             with gr.Tab("Explore", id="explore", elem_id="explore-tab") as explore_tab:
-                explore = ui_layout.explore_tab(ui)
+                explore = layout.explore_tab(ui)
         quick = dict(concurrency_limit=None, show_progress="hidden", api_visibility="private")
         train_tab.select(ui.show_train_tab, None, train["run_outputs"], **quick)
         explore_tab.select(ui.show_explore_tab, None, train["run_outputs"][-1], **quick)

@@ -16,7 +16,7 @@ import numpy as np
 import plotly.graph_objects as go
 from PIL import Image
 
-from playground.snapshot import Snapshot, ToyView
+from playground.training.snapshot import Snapshot, ToyView
 
 MAX_CURVE_POINTS = 1000
 # Trace data is sent as float32: plotly base64-encodes numpy arrays, so this halves what every tick ships
@@ -312,7 +312,7 @@ def _check_frames(frames) -> None:
 
 
 # -- metrics -----------------------------------------------------------------------------------------
-# Known metric names (see playground/metrics.py) → (label, format, what it means). Unknown names are still
+# Known metric names (see playground/metrics/quality.py) → (label, format, what it means). Unknown names are still
 # shown, under their raw name, so a new metric is never silently dropped.
 METRIC_FORMATS = {
     "fcd": ("FCD", "{:.2f}", "lower is better; real digits score < 1"),

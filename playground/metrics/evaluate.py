@@ -6,8 +6,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 
-from playground import data as datasets
-from playground import metrics
+from playground.data import datasets
+from playground.metrics import quality as metrics
 
 DIGIT_DATASETS = ("digits", "mnist")   # the classifier knows digits; its FCD means nothing for other images
 LIVE_SAMPLES = 1000

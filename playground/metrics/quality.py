@@ -19,9 +19,9 @@ import threading
 
 import numpy as np
 
-from playground.distances import squared_distances
+from playground.data.distances import squared_distances
 
-CLASSIFIER_PATH = pathlib.Path(__file__).resolve().parents[1] / "checkpoints" / "digit_classifier.keras"
+CLASSIFIER_PATH = pathlib.Path(__file__).resolve().parents[2] / "checkpoints" / "digit_classifier.keras"
 FEATURE_LAYER = "features"        # the classifier's 128-unit penultimate layer: the FCD embedding
 IMAGE_SHAPE = (28, 28, 1)
 NUM_CLASSES = 10
@@ -95,7 +95,7 @@ def classifier_outputs(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def reference_stats() -> tuple[np.ndarray, np.ndarray]:
     """Feature mean and covariance of all bundled digits, computed once (~1 s) and cached."""
     if "reference" not in _cache:
-        from playground.data import load_digits  # lazily: data.py imports TensorFlow, toy metrics need not
+        from playground.data.datasets import load_digits  # lazily: datasets.py imports TensorFlow, toy metrics need not
 
         features, _ = classifier_outputs(digits_to_unit_range(load_digits()[0]))
         _cache["reference"] = feature_stats(features)

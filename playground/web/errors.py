@@ -1,10 +1,10 @@
-"""What the page's handler modules (ui.py, ui_explore.py) share: how a project error reaches the user, and
+"""What the page's handler modules (app.py, explore.py) share: how a project error reaches the user, and
 this process's cache of loaded checkpoints."""
 from __future__ import annotations
 
 import gradio as gr
 
-from playground.saved_runs import SamplerCache
+from playground.web.saved_runs import SamplerCache
 
 SAMPLERS = SamplerCache()    # loaded checkpoints, shared by every session and demo in this process
 USER_ERRORS = (ValueError, RuntimeError, OSError)   # the project's errors are these; all carry a message

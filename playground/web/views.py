@@ -1,5 +1,5 @@
 """What the page shows, computed from snapshots and samplers: pure functions with no Gradio in them, so
-playground.ui stays thin wiring. Also the checks for values that reach a handler unchecked (events that skip
+playground.web.app stays thin wiring. Also the checks for values that reach a handler unchecked (events that skip
 Gradio's preprocessing)."""
 import base64
 import dataclasses
@@ -7,8 +7,8 @@ import io
 
 import numpy as np
 
-from playground import plots
-from playground.session import SessionError
+from playground.web import plots
+from playground.web.sessions import SessionError
 
 SLIDER_LIMIT = 4.0           # latent sliders run from -4 to 4 (z is standard normal)
 TOY_POINTS_SHOWN = 256      # of the 512 real / fake points in a snapshot (measured: ~40% less browser work)
@@ -70,7 +70,7 @@ def whole_number(name, value) -> int:
 
 
 def checked_sliders(mode, values) -> list[float]:
-    """The slider event sends raw values (it skips Gradio's own checks, see ui_layout): check them here."""
+    """The slider event sends raw values (it skips Gradio's own checks, see layout.py): check them here."""
     if mode not in ("raw", "pca"):
         raise SessionError(f"mode must be 'raw' or 'pca', got {mode!r}")
     for i, value in enumerate(values):

@@ -18,8 +18,8 @@ import time
 import keras
 import numpy as np
 
-from playground.config import TrainConfig
-from playground.sampling import Sampler
+from playground.engine.config import TrainConfig
+from playground.sampling.sampler import Sampler
 
 REQUIRED_FILES = ("config.json", "generator.keras", "discriminator.keras", "optimizers.npz", "meta.json")
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -139,7 +139,7 @@ def load_sampler(directory) -> Sampler:
 
 def load_run(directory):
     """Rebuild an engine.Run from a checkpoint, ready to continue training where it stopped."""
-    from playground.engine import Run   # engine imports TensorFlow-heavy modules; keep this module light
+    from playground.engine.run import Run   # engine imports TensorFlow-heavy modules; keep this module light
 
     config, meta = read_meta(directory)
     folder = pathlib.Path(directory)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from playground.config import TrainConfig
+from playground.engine.config import TrainConfig
 
 # 3x3 kernels: measured 1.7x faster per step than DCGAN's usual 4x4 on this 2-core CPU (TF's Eigen convs,
 # no oneDNN on AVX2-only CPUs), with no visible loss on 28x28 digits.

@@ -12,12 +12,12 @@ import time
 
 import numpy as np
 
-from playground import data as datasets
-from playground import evaluate
-from playground.config import TrainConfig
-from playground.engine import Run
-from playground.history import History
-from playground.snapshot import Snapshot, empty_snapshot, frozen_array
+from playground.data import datasets
+from playground.metrics import evaluate
+from playground.engine.config import TrainConfig
+from playground.engine.run import Run
+from playground.training.history import History
+from playground.training.snapshot import Snapshot, empty_snapshot, frozen_array
 
 
 COLLAPSE_GRACE_STEPS = 300   # no collapse warnings before this step

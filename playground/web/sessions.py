@@ -5,7 +5,7 @@ caps how many train at once on the shared CPU (GAN_MAX_TRAININGS, default 2) and
 train (GAN_MAX_TRAIN_SECONDS, default 900), and stops a session's trainer when its page closes.
 
 TensorFlow is imported only when a trainer is first needed, so the page is served fast. Saved runs (save,
-zip, unzip, list) are in playground.saved_runs.
+zip, unzip, list) are in playground.web.saved_runs.
 """
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
+REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
 DEFAULT_MAX_TRAININGS = 2
 DEFAULT_MAX_TRAIN_SECONDS = 900.0
 IDLE_SESSION_SECONDS = 3600.0     # sessions that never sent "unload" (killed browsers) are dropped after this
@@ -59,7 +59,7 @@ def checkpoints_root(environ=None) -> pathlib.Path:
 
 @dataclass
 class Session:
-    trainer: object | None = None          # playground.trainer.Trainer, imported lazily
+    trainer: object | None = None          # playground.training.trainer.Trainer, imported lazily
     saved_step: int | None = None          # step of the last save or load: later steps are unsaved work
     saved_names: set = field(default_factory=set)   # user checkpoints this session wrote (it may overwrite them)
     last_seen: float = field(default_factory=time.monotonic)
@@ -233,7 +233,7 @@ class SessionRegistry:
             raise BusyError(f"busy — {running} trainings are running, try again in a minute")
 
     def _new_trainer(self, config, points, run=None):
-        from playground.trainer import Trainer   # TensorFlow loads here, not when the page is served
+        from playground.training.trainer import Trainer   # TensorFlow loads here, not when the page is served
 
         return Trainer(config, points, run=run, max_seconds=self.max_train_seconds)
 

@@ -1,7 +1,7 @@
 """Saved runs: saving a session's run as a checkpoint folder, zipping it for download and unpacking an uploaded
 run zip; listing the saved runs; and the process-wide cache of loaded checkpoint generators.
 
-TensorFlow (through playground.checkpoints) is imported only when a checkpoint is first saved or loaded.
+TensorFlow (through playground.engine.checkpoints) is imported only when a checkpoint is first saved or loaded.
 """
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import shutil
 import threading
 from collections import OrderedDict
 
-from playground.session import Session, SessionError
+from playground.web.sessions import Session, SessionError
 
 
 class SamplerCache:
@@ -23,7 +23,7 @@ class SamplerCache:
         self._lock = threading.Lock()
 
     def get(self, directory):
-        from playground.checkpoints import load_sampler
+        from playground.engine.checkpoints import load_sampler
 
         path = pathlib.Path(directory).resolve()
         meta = path / "meta.json"
@@ -53,7 +53,7 @@ def user_checkpoints_root(root: pathlib.Path) -> pathlib.Path:
 
 def checkpoint_choices(root) -> list[tuple[str, str]]:
     """(label, path) for every complete run: bundled ones first (digits and ring lead), then users' runs."""
-    from playground.checkpoints import list_checkpoints
+    from playground.engine.checkpoints import list_checkpoints
 
     root = pathlib.Path(root)
     favourites = {"digits": 0, "ring": 1}
@@ -64,7 +64,7 @@ def checkpoint_choices(root) -> list[tuple[str, str]]:
 
 def save_session_run(session: Session, name: str, root) -> pathlib.Path:
     """Save the session's run as checkpoints/user/<name>. Never overwrites a run another session saved."""
-    from playground.checkpoints import safe_run_name, save_run
+    from playground.engine.checkpoints import safe_run_name, save_run
 
     name = safe_run_name(name)
     trainer = session.trainer
@@ -93,11 +93,11 @@ def unpack_run_zip(zip_path, destination) -> pathlib.Path:
 
     Nothing is extracted by path: only the known run files are read (bounded by their declared sizes), so
     `../` tricks and zip bombs cannot write anywhere or fill the disk. Limits: GAN_MAX_UPLOAD_MB and
-    GAN_MAX_EXPANDED_MB (see playground/uploads.py).
+    GAN_MAX_EXPANDED_MB (see playground/data/uploads.py).
     """
     import zipfile
 
-    from playground.uploads import MB, SAFE_COMPRESSION, UploadLimits, read_zip_member
+    from playground.data.uploads import MB, SAFE_COMPRESSION, UploadLimits, read_zip_member
 
     limits, path = UploadLimits.from_env(), pathlib.Path(zip_path)
     if path.suffix.lower() != ".zip":

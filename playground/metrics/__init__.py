@@ -1,0 +1,1 @@
+"""How good and how varied a generator's samples are: the numbers behind the live readouts and `eval`."""

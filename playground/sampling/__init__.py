@@ -1,0 +1,1 @@
+"""Generation, apart from training: a thread-safe generator copy and the latent-space maths of the Explore tab."""

@@ -1,0 +1,1 @@
+"""The background trainer and the immutable snapshots (with bounded histories) it publishes to the page."""

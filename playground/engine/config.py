@@ -155,47 +155,14 @@ def default_config(dataset: str = "digits", **overrides) -> TrainConfig:
     return TrainConfig(**{**base, **DATASET_DEFAULTS.get(dataset, {}), "dataset": dataset, **overrides}).validate()
 
 
-# Recipes measured for quality per wall-clock second on 2 CPU cores (see README "Default recipes").
-# Toys: width 64 runs ~2.5x the steps/s of width 128, and an EMA generator (decay 0.99, reached after ~1,000 of
-# the ring's 5,000-9,000 steps in 10 s as its horizon ramps up) keeps the samples tight on the modes. Measured
-# over seeds 0-5 (README "Default recipes"), before the ramp: ring at 10 s 8/8 modes in 5 of 6 runs, 95.6-97.8%
-# high quality (the old width 128 without EMA: 3/8-7/8, 42-70% in three runs); grid at 60 s 24-25/25 and 95-96%
-# in 3 of 3 (batch 128: 22-25/25, 89-94%). The 2D view still draws the raw generator (engine.Run.toy_view), so
-# Step moves it visibly.
+# Recipes tuned for quality per wall-clock second on 2 CPU cores; why each value, measured: docs/recipes.md.
+# Toys: a small MLP and big batches for many steps a second, and an EMA generator to keep samples on the modes.
 TOY_DEFAULTS = dict(model="auto", width=64, latent_dim=2, batch_size=256, lr_g=2e-3, lr_d=2e-3, beta1=0.5, ema=0.99)
-# One dataset's changes to its family's recipe, each measured on its own. Ring: the LSGAN loss. At 10 s over seeds
-# 0-11, 8/8 modes in 12 of 12 runs (and at 5 s) and >= 97% high quality in 9 of 12, against 9 and 4 of 12 with the
-# standard loss; it holds to 60 s (seeds 0-2: 97.6-99.2%). On the grid it dropped modes late (60 s, seeds 0-2: 25,
-# 21, 22 of 25), so only the ring has it. And the ring trains self-conditioned on 16 k-means clusters of its points
-# (Liu et al. 2020, as unconditional images do; each cluster sits on one mode): a plain generator with a 2-d latent
-# has to stretch between modes and left 1-3% of its samples on bridges (10 s, seeds 0-5: 95.6-99.1% high quality);
-# with the clusters it has nothing to bridge (seeds 0-11: 99.9-100.0% at 10 s, 97.8-100% at 5 s). The grid got worse
-# with 16 clusters of its 25 modes (60 s, seed 0: 22/25, 86.9%) and stays plain.
-# Grid: an R1 penalty of 0.03 and EMA 0.999. Without R1 the grid dropped modes late in hours fast enough for 40-58k
-# steps a minute (60 s, seeds 0-5: 25, 23, 23, 25, 25, 25 of 25); with it 25/25 in 6 of 6 and still at 120 s (seed 1,
-# ~70k steps), but R1 spreads the samples a little (92.7-95.7% high quality; the bench 24/25 at 89.9%); the longer
-# EMA tightens them again: 25/25 in 6 of 6 at 30 s and 60 s, 93.8-97.0%. A learning rate of 1e-3 instead held 60 s
-# but dropped modes by 120 s (24/25, 85.8%). README "Default recipes".
+# One dataset's changes to its family's recipe: the ring's LSGAN loss and 16 clusters stop bridges between its
+# modes; the grid's R1 penalty and longer EMA stop it dropping modes late (docs/recipes.md).
 DATASET_DEFAULTS = {"ring": dict(loss="lsgan", clusters=16), "grid": dict(r1_gamma=0.03, ema=0.999)}
-# Images: hinge loss, an EMA generator and Adam beta1 0 were each measured better per wall-clock second on
-# digits (beta1 0.5 -> 0: 15 s confident share 86-90% -> 91-93% over 3 seeds, 60 s FCD 4.5-5.1 -> 3.9-4.3); the
-# numbers are in README "Default recipes".
-# Unconditional images train as a self-conditioned GAN (Liu et al. 2020): 10 k-means clusters of the images stand
-# in for labels. Unconditional digits at 60 s, seeds 0 and 1: FCD 12.5 / 82% and 10.5 / 80% confident, against
-# 21.5 / 65% without; with the D feature layer below, seed 0: 9.1 / 89% (README "Default recipes").
-# A dense feature layer of 32 units in the conditional D: digits at 60 s over seeds 0-3, FCD 3.2-4.3 and
-# 96.4-97.4% confident, against 4.1-4.9 and 94-96% without. The EMA's horizon ramps up (gan.EMA_RAMPUP) to at
-# most 1,000 steps (0.999): at 60 s (~3,000 steps) it averages ~300 (README "Default recipes").
-# An R1 penalty of 0.1 on D (gan.R1_BATCH reals per step): without it the 5,000 digits' FCD was lowest near 30 s
-# and rose again as D sharpened around the training images (seed 0: 4.18 at 30 s, 4.27 at 60 s and 3,237 steps;
-# near variants on seeds 0-3 read 4.2-4.7 at 60 s); with it and the EMA ramp over 10% of the steps (gan.py),
-# FCD keeps falling: 3.0-3.3 at 60 s, 97.1-98.3% confident (README "Default recipes").
-# Width 24 and batch 64 (2026-11-28): on a faster CPU, where the TF tutorial recipe ran 3.4x the images/s it had
-# before and width 32 / batch 32 only 1.8x, the old recipe fell to 6.2x the tutorial's images/s. Digits at 60 s,
-# seeds 0-3, same hour: FCD 2.84-3.15, 97.4-98.3% confident at ~5,100-5,300 images/s (15 s: 2.98-3.81, 93.6-96.4%),
-# against width 32 / batch 32: 2.95-3.90, 98.1-98.8% at ~3,600 (15 s: 3.36-3.56, 95.9-96.8%). Batch 48 (seeds 0,
-# 1: 3.24 / 98.0%, 3.01 / 97.9%, ~5,100 images/s) and width 24 alone (4.04 / 98.5%, 3.50 / 98.8%, ~4,300) were in
-# between (README "Default recipes").
+# Images: each choice measured better per wall-clock second on digits; unconditional runs self-condition on 10
+# k-means clusters (Liu et al. 2020); width 24 / batch 64 for images/s on faster CPUs (docs/recipes.md).
 IMAGE_DEFAULTS = dict(model="auto", width=24, latent_dim=64, batch_size=64, lr_g=2e-3, lr_d=2e-3, beta1=0.0,
                       loss="hinge", ema=0.999, clusters=10, d_features=32, r1_gamma=0.1)
 

@@ -10,16 +10,12 @@ import tensorflow as tf
 
 from playground.engine import losses
 
-# The EMA generator's horizon grows with the run, as StyleGAN2-ADA's "ema_rampup" (Karras et al. 2020): it averages
-# over 10% of the steps so far, up to 1 / (1 - ema_decay) steps. Early on G changes fast and a long average lags
-# behind it; later a longer average smooths G's step-to-step wobble. Digits at 60 s over seeds 0-3, 5% -> 10% with
-# the R1 penalty: 96.8-98.0% -> 97.1-98.3% confident, FCD 3.0-3.7 -> 3.0-3.3; without R1, 10% had cost FCD (README
-# "Default recipes"). The toys reach their 0.99 cap after 1,000 steps, well inside the ring's 10 s.
+# The EMA generator averages over 10% of the steps so far (StyleGAN2-ADA's "ema_rampup"), up to 1 / (1 - decay):
+# early on a long average lags behind a fast-changing G, later it smooths G's wobble (measured: docs/recipes.md).
 EMA_RAMPUP = 0.1
 
-# R1 is computed on the first R1_BATCH reals of each batch, an unbiased estimate of its mean at a fraction of
-# the cost of a second-order gradient through the whole batch (StyleGAN2 saves the same way by applying it every
-# 16th step instead). Digits, steps/s side by side: 64 without R1, 60 with it on 8 reals, 45 on all 32.
+# R1 on the first R1_BATCH reals of each batch: an unbiased estimate of its mean at a fraction of the cost of a
+# second-order gradient through the whole batch (steps/s measured: docs/recipes.md).
 R1_BATCH = 8
 
 
@@ -112,9 +108,8 @@ class GAN(keras.Model):
         """One D update, then one G update through the updated D.
 
         With shared_fakes, both updates use one batch of fakes (as PyTorch's DCGAN example does): one generator
-        pass per step instead of two. Digits: ~10% more steps/s; over seeds 0-3, 15 s confident 88-94% (88-92%
-        with two passes), 60 s FCD 3.6-4.0 / 97-98%. The 2D toys' MLP generator is cheap, so it bought them
-        little speed, and their grid dropped modes late (20/25 and 22/25 at 60 s): toys keep fresh fakes for G.
+        pass per step instead of two, faster for images; the toys' cheap MLP keeps fresh fakes for G, which held
+        the grid's modes (docs/recipes.md).
         """
         real, labels = data
         if not self.shared_fakes:

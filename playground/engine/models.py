@@ -12,12 +12,10 @@ from keras import layers
 
 from playground.engine.config import TrainConfig
 
-# 3x3 kernels: measured 1.7x faster per step than DCGAN's usual 4x4 on this 2-core CPU (TF's Eigen convs,
-# no oneDNN on AVX2-only CPUs), with no visible loss on 28x28 digits.
+# 3x3 kernels: much faster per step than DCGAN's usual 4x4 on small CPUs, no visible loss on digits (docs/recipes.md).
 KERNEL = 3
-# G's batch norm updates its moving averages once per training step (one generator pass per step, gan.py):
-# 0.98 keeps the ~50-step horizon that 0.99 had with two passes (with 0.99, digits at 60 s: FCD 4.0-4.4 over
-# seeds 0-3 instead of 3.6-4.0).
+# G's batch norm updates once per training step (one generator pass per step, gan.py): 0.98 keeps the ~50-step
+# horizon that 0.99 had with two passes (docs/recipes.md).
 BN_MOMENTUM = 0.98
 
 
@@ -100,11 +98,8 @@ def dcgan_discriminator(config: TrainConfig, data_shape: tuple, classes: int = 0
     h = layers.LeakyReLU(0.2)(_normed(layers.Conv2D(width, KERNEL, strides=2, padding="same"), config)(x))
     h = layers.LeakyReLU(0.2)(_normed(layers.Conv2D(width * 2, KERNEL, strides=2, padding="same"), config)(h))
     h = layers.Flatten()(h)
-    # A dense feature layer before the logit (README "Default recipes"). Conditional (and self-conditioned) D:
-    # config.d_features units (32 by default; digits at 60 s, seeds 0-3: FCD 3.2-4.3 and 96.4-97.4% confident,
-    # seeds 0, 1, 3 without it: 4.1-4.9, 94-96%; at 15 s about the same, 89-92%; self-conditioned digits at
-    # 60 s, seed 0: FCD 12.6 / 81% -> 9.1 / 89%; 64 or 128 units were slower and worse at 15 s). Unconditional
-    # D: always width * 4 units, digits at 60 s FCD 34 -> 21.
+    # A dense feature layer before the logit lowered digits' FCD (docs/recipes.md): config.d_features units in a
+    # conditional (or self-conditioned) D, width * 4 in an unconditional one.
     units = config.d_features if classes else width * 4
     if units:
         h = layers.LeakyReLU(0.2)(_normed(layers.Dense(units, name="features"), config)(h))

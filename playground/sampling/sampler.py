@@ -4,12 +4,11 @@ trainer refreshes it between steps, so dragging a slider never races a training 
 
 The forward pass is compiled with XLA. A plain tf.function runs its ops on TensorFlow's shared inter-op threads,
 which running trainings keep busy, so a slider render queued behind their steps; an XLA program runs in the
-caller's thread. Measured with two digits trainings running: one render 28.7 ms median / 78.8 ms p95 as a
-tf.function, 2.4 / 8.1 ms with XLA. XLA compiles once per input shape (~1 s for the digits generator), so
-batches are padded up to a few fixed sizes.
+caller's thread (measured: docs/performance.md). XLA compiles once per input shape, so batches are padded up to a
+few fixed sizes.
 
-TensorFlow keeps every compiled XLA program for the life of the process (~3 MB for the digits generator), so
-compiling a fresh program for every run leaked memory run after run. Samplers of the same architecture therefore
+TensorFlow keeps every compiled XLA program for the life of the process, so compiling a fresh program for every
+run leaked memory run after run. Samplers of the same architecture therefore
 share a small pool of `Renderer`s (at most RENDERERS_PER_ARCHITECTURE, so one session's metrics do not hold up
 another's slider): compiled models into which each sampler loads its own weights when it renders.
 """

@@ -296,10 +296,8 @@ def make_pipeline(dataset: Dataset, batch_size: int, seed: int) -> tf.data.Datas
         return tf.gather(x, indices), tf.gather(y, indices)
 
     indices = tf.data.Dataset.range(2**62).map(epoch_order).rebatch(int(batch_size), drop_remainder=True)
-    # A fixed prefetch and no autotuning: tf.data's autotuner thread sleeps up to 60 s between rounds, and
-    # deleting an iterator waits for it to wake up. A stopped or reset run then held a server thread (and the
-    # garbage collection that freed it) for 20-60 s; measured: deleting a 40 s old iterator took 40.9 s with
-    # autotuning, 1 ms without.
+    # A fixed prefetch and no autotuning: deleting an iterator waits for the autotuner's next wake-up (up to 60 s),
+    # which held a stopped run's cleanup and a server thread (measured: docs/performance.md).
     options = tf.data.Options()
     options.autotune.enabled = False
     return indices.map(gather).prefetch(PREFETCH_BATCHES).with_options(options)

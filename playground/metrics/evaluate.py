@@ -47,10 +47,8 @@ def live_metrics(sampler, dataset: datasets.Dataset, n: int = LIVE_SAMPLES):
     return values, warning
 
 
-# One metrics thread for the whole process: live metrics of every training take turns on it, so training never
-# waits for them and many sessions cannot pile up evaluations. They still take their CPU from training on 2 cores,
-# so the trainer runs them every 10 s (trainer.METRICS_SECONDS). Not helped (the bench's publisher windows,
-# metrics every 5 s): an XLA-compiled classifier (8.3% vs 9.8% cost); that and this thread at nice 10 (10.3%).
+# One metrics thread for the whole process: training never waits for metrics and sessions cannot pile them up;
+# their CPU still comes out of training, hence trainer.METRICS_SECONDS (measured: docs/performance.md).
 _METRICS_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gan-metrics")
 
 

@@ -21,9 +21,8 @@ from playground.web.errors import SAMPLERS, USER_ERRORS, session_of, user_error
 from playground.web.explore import ExploreHandlers
 from playground.web.layout import DATASETS, LIVE, PLOTLY_JS, SLIDERS
 
-# Gradio re-summarises (pandas) up to 10,000 past queued events after every queued event, for a monitoring page
-# this app does not use: in the 8-session load test that was ~6% of the server's GIL time, and it grows as events
-# pile up over hours. Summarise every 1,000 events over the last 1,000 instead (read when the queue is made).
+# Gradio re-summarises up to 10,000 past events after every queued event, for a monitoring page this app does
+# not use (a cost that grows over hours, docs/performance.md): every 1,000 events over the last 1,000 instead.
 os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", "1000")
 os.environ.setdefault("GRADIO_ANALYTICS_MAX_EVENTS", "1000")
 

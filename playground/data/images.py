@@ -18,7 +18,7 @@ class DataError(ValueError):
 
 
 # The variable that overrides each `playground.data.uploads.UploadLimits` field (defaults documented there). Kept here
-# so `uploads` and `uploads_npz` can both name it in their error messages without importing each other.
+# so `uploads` and `npz` can both name it in their error messages without importing each other.
 ENV_VARS = {"max_upload_mb": "GAN_MAX_UPLOAD_MB", "max_expanded_mb": "GAN_MAX_EXPANDED_MB",
             "max_files": "GAN_MAX_FILES", "max_images": "GAN_MAX_IMAGES", "min_images": "GAN_MIN_IMAGES",
             "max_image_pixels": "GAN_MAX_IMAGE_PIXELS", "max_total_pixels": "GAN_MAX_TOTAL_PIXELS",

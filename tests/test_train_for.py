@@ -60,3 +60,12 @@ def test_a_nan_restores_the_state_of_the_last_call_and_says_where(run):
         np.testing.assert_array_equal(before, after)
     assert np.isfinite(run.gan.discriminator.weights[0].numpy()).all()
     assert run.train_for(steps=2).diverged_at is None and run.step == 8, "and it trains on from there"
+
+
+def test_a_config_is_checked_when_made_so_an_invalid_one_never_reaches_a_run():
+    from playground.engine.config import ConfigError, TrainConfig
+
+    with pytest.raises(ConfigError, match="width must be between 4 and 256"):
+        TrainConfig(dataset="ring", width=1)
+    with pytest.raises(ConfigError, match="lr_g must be between"):
+        default_config("ring").replace(lr_g=5.0)

@@ -1,6 +1,6 @@
 """Loss history with bounded memory: per-step values are averaged into buckets, and when the buffer is full
-neighbouring buckets merge (bucket size doubles) into the mean of all their steps. An hour-long run costs the same memory as a minute-long one,
-and the plot always has between max_points/2 and max_points points.
+neighbouring buckets merge (bucket size doubles) into the mean of all their steps. An hour-long run costs the
+same memory as a minute-long one, and the plot always has between max_points/2 and max_points points.
 """
 from __future__ import annotations
 

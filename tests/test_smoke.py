@@ -29,8 +29,8 @@ def test_every_loss_trains_a_conditional_image_gan(loss):
     assert samples.shape[1:] == (28, 28, 1) and samples.min() >= -1 and samples.max() <= 1
 
 
-@pytest.mark.parametrize("loss", LOSSES)
-def test_every_loss_trains_a_2d_gan(loss):
+@pytest.mark.parametrize("loss", ["wgan-gp", "hinge"])     # standard and lsgan train 2D GANs in test_trainer/test_ui
+def test_the_other_losses_train_a_clustered_2d_gan(loss):
     run = trains(default_config("ring", loss=loss, clusters=4, width=16, batch_size=32, latent_dim=4, seed=2))
     assert run.num_classes == 4 and np.isfinite(run.fixed_samples()).all()
 

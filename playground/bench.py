@@ -35,15 +35,10 @@ def train_timed(config, seconds: float, checkpoints=(), n_eval: int = 1000, run=
 
 
 def train_bare(run, seconds: float) -> tuple[int, float]:
-    """Step `run` in this thread for about `seconds`, nothing else; returns (steps, seconds taken)."""
-    started, steps, chunk = time.perf_counter(), 0, 1
-    while time.perf_counter() - started < seconds:
-        begun = time.perf_counter()
-        run.train_chunk(chunk)
-        steps += chunk
-        # Size chunks to ~0.2 s so a slow recipe cannot overshoot its budget by a whole chunk.
-        chunk = max(1, min(20, int(0.2 * chunk / max(time.perf_counter() - begun, 1e-6))))
-    return steps, time.perf_counter() - started
+    """Step `run` in this thread for about `seconds` (Run.train_for, as the app and the CLI do), nothing else;
+    returns (steps, seconds taken)."""
+    progress = run.train_for(seconds=seconds)
+    return progress.steps, progress.seconds
 
 
 # name -> (dataset, overrides of that dataset's defaults)

@@ -1,7 +1,11 @@
-"""python -m playground train | sample | eval | bench  (the contract is in README.md "Command line")."""
+"""python -m playground train | sample | eval | bench  (the contract is in README.md "Command line").
+
+Arguments and settings are checked before TensorFlow is imported, so a typo answers at once.
+"""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import time
@@ -9,8 +13,6 @@ import time
 import numpy as np
 
 from playground.engine.config import ConfigError, default_config
-
-CHUNK = 10   # steps per compiled call (see Run.train_chunk)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -59,11 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    from playground.engine.checkpoints import CheckpointError
-    from playground.data.datasets import DataError
     try:
         return {"train": cmd_train, "sample": cmd_sample, "eval": cmd_eval, "bench": cmd_bench}[args.command](args)
-    except (ConfigError, DataError, CheckpointError, ValueError) as exc:
+    except ValueError as exc:      # ConfigError, DataError and CheckpointError are ValueErrors that say what to do
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
@@ -77,44 +77,28 @@ def config_from_args(args):
 
 
 def cmd_train(args) -> int:
-    from tqdm import tqdm
-
-    from playground.engine.checkpoints import load_run, save_run
-    from playground.engine.run import Run
-
     if args.steps is not None and args.steps < 1:
         raise ConfigError("--steps must be at least 1")
     if args.seconds is not None and args.seconds <= 0:
         raise ConfigError("--seconds must be positive")
-    run = load_run(args.resume) if args.resume else Run.build(config_from_args(args))
-    seconds = args.seconds if args.steps is None and args.seconds is not None else (None if args.steps else 60.0)
-    bar = tqdm(total=args.steps or seconds, unit="step" if args.steps else "s", file=sys.stderr,
-               bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} {unit} [{elapsed}<{remaining}{postfix}]")
-    started, done, status = time.perf_counter(), 0, 0
-    try:
-        while True:
-            chunk = min(CHUNK, args.steps - done) if args.steps else CHUNK
-            logs = run.train_chunk(chunk)
-            done += chunk
-            if not all(np.isfinite(v) for v in logs.values()):
-                restored = run.restore_good_state()
-                print(f"\nerror: training diverged at step {run.step} ({logs}); saved the weights of step "
-                      f"{restored}. Lower --lr-g/--lr-d and try again.", file=sys.stderr)
-                status = 3
-                break
-            if done % (20 * CHUNK) == 0:
-                run.save_good_state()
-            elapsed = time.perf_counter() - started
-            if done % (5 * CHUNK) == 0 or args.steps:
-                bar.n = done if args.steps else min(elapsed, seconds)
-                bar.set_postfix(d_loss=f"{logs['d_loss']:.3f}", g_loss=f"{logs['g_loss']:.3f}", refresh=False)
-                bar.refresh()
-            if (args.steps and done >= args.steps) or (seconds and elapsed >= seconds):
-                break
-    except KeyboardInterrupt:
-        print("\ninterrupted: saving what was trained so far", file=sys.stderr)
-    bar.close()
-    elapsed = time.perf_counter() - started
+    config = None if args.resume else config_from_args(args)     # checked here, before TensorFlow loads
+    from playground.engine.checkpoints import load_run, save_run
+    from playground.engine.run import Run
+
+    run = load_run(args.resume) if args.resume else Run.build(config)
+    budget = {"steps": args.steps} if args.steps else {"seconds": args.seconds or 60.0}
+    first_step, started, progress = run.step, time.perf_counter(), None
+    with _progress_bar(budget, started, first_step) as show:
+        try:
+            progress = run.train_for(**budget, on_chunk=show)
+        except KeyboardInterrupt:
+            print("\ninterrupted: saving what was trained so far", file=sys.stderr)
+    status = 0
+    if progress is not None and progress.diverged_at is not None:
+        print(f"\nerror: training diverged at step {progress.diverged_at} ({progress.non_finite()}); saved the "
+              f"weights of step {run.step}. Lower --lr-g/--lr-d and try again.", file=sys.stderr)
+        status = 3
+    elapsed, done = time.perf_counter() - started, run.step - first_step
     run.refresh_sampler()
     save_run(run, args.out)
     print(f"trained {done} steps in {elapsed:.1f} s ({done / elapsed:.1f} steps/s, "
@@ -122,12 +106,31 @@ def cmd_train(args) -> int:
     return status
 
 
+@contextlib.contextmanager
+def _progress_bar(budget, started, first_step):
+    """A tqdm bar over steps or seconds; yields the on_chunk callback that moves it."""
+    from tqdm import tqdm
+
+    steps, seconds = budget.get("steps"), budget.get("seconds")
+    bar = tqdm(total=steps or seconds, unit="step" if steps else "s", file=sys.stderr,
+               bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} {unit} [{elapsed}<{remaining}{postfix}]")
+
+    def show(step, logs):
+        bar.set_postfix(d_loss=f"{logs['d_loss']:.3f}", g_loss=f"{logs['g_loss']:.3f}", refresh=False)
+        bar.update((step - first_step if steps else min(time.perf_counter() - started, seconds)) - bar.n)
+
+    try:
+        yield show
+    finally:
+        bar.close()
+
+
 def cmd_sample(args) -> int:
+    if not 1 <= args.n <= 1_000_000:
+        raise ConfigError("--n must be between 1 and 1000000")
     from playground.engine.checkpoints import load_sampler
     from playground.metrics.evaluate import generate
 
-    if not 1 <= args.n <= 1_000_000:
-        raise ConfigError("--n must be between 1 and 1000000")
     sampler = load_sampler(args.checkpoint)
     if args.label is None:
         samples, _ = generate(sampler, args.n, args.seed)

@@ -1,5 +1,6 @@
 """`python app.py` as Spaces runs it: a subprocess on a free port (GRADIO_SERVER_PORT), no network; the page
 must answer and the Explore tab must render the bundled checkpoints (checkpoints/digits, checkpoints/ring)."""
+import contextlib
 import os
 import pathlib
 import socket
@@ -32,13 +33,15 @@ def test_app_module_does_not_import_tensorflow():
     assert probe.stdout.split()[-2:] == ["False", "False"]
 
 
-@pytest.fixture(scope="module")
-def app(tmp_path_factory):
+@contextlib.contextmanager
+def served_app(log_path, **env_changes):
+    """`python app.py` in a subprocess on a free 127.0.0.1 port, with `env_changes` (None removes a variable);
+    yields its URL once the page answers, and ends the process after."""
     port = free_port()
     env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_SERVER_NAME": "127.0.0.1",
-           "GRADIO_ANALYTICS_ENABLED": "False"}
-    env.pop("GAN_CHECKPOINTS_DIR", None)     # the default: the repository's checkpoints/
-    log = open(tmp_path_factory.mktemp("log") / "app.log", "w+")
+           "GRADIO_ANALYTICS_ENABLED": "False", **env_changes}
+    env = {name: value for name, value in env.items() if value is not None}
+    log = open(log_path, "w+")
     started = time.monotonic()
     process = subprocess.Popen([sys.executable, "app.py"], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
@@ -52,6 +55,13 @@ def app(tmp_path_factory):
         log.seek(0)
         print(log.read()[-3000:])
         log.close()
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    # GAN_CHECKPOINTS_DIR unset: the default, the repository's checkpoints/
+    with served_app(tmp_path_factory.mktemp("log") / "app.log", GAN_CHECKPOINTS_DIR=None) as url:
+        yield url
 
 
 def wait_for_page(url, process, started) -> float:

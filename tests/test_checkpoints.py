@@ -126,32 +126,44 @@ def test_safe_names_pass():
 
 
 KILLED_SAVER = """
-import sys
-from playground.engine.checkpoints import save_run
+import sys, time
+from playground.engine import checkpoints
 from playground.engine.config import default_config
 from playground.engine.run import Run
 run = Run.build(default_config("ring", clusters=0, width=16, latent_dim=4, batch_size=32, seed=6))
-print("ready", flush=True)
-while True:                     # save over and over until killed, so the kill lands mid-save
+for _ in range(3):                              # three complete saves: steps 1, 2, 3
     run.train()
-    save_run(run, sys.argv[1])
+    checkpoints.save_run(run, sys.argv[1])
+
+def write_marker_slowly(path, text):            # the 4th save stops before its "complete" marker, until killed
+    print("mid-save", flush=True)
+    time.sleep(600)
+
+checkpoints._write_synced = write_marker_slowly
+run.train()
+checkpoints.save_run(run, sys.argv[1])
 """
 
 
-def test_killing_the_process_during_saves_leaves_a_loadable_checkpoint(toy_run, tmp_path):
+def test_killing_the_process_during_a_save_leaves_the_last_complete_checkpoint(toy_run, tmp_path):
     import signal
     import subprocess
     import sys
-    import time
 
     target = tmp_path / "ring"
     save_run(toy_run, target)
     saver = subprocess.Popen([sys.executable, "-c", KILLED_SAVER, str(target)], stdout=subprocess.PIPE, text=True)
-    assert saver.stdout.readline().strip() == "ready"
-    time.sleep(2.0)             # several saves in flight by now
-    saver.send_signal(signal.SIGKILL)
-    saver.wait(timeout=30)
-    # Whatever instant the kill hit, the target is a complete checkpoint (old or new), never a half-written one.
+    try:
+        assert saver.stdout.readline().strip() == "mid-save"
+        staging = list(tmp_path.glob(".ring.tmp-*"))
+        assert len(staging) == 1 and (staging[0] / "generator.keras").is_file(), "a save is in flight"
+    finally:
+        saver.send_signal(signal.SIGKILL)
+        saver.wait(timeout=30)
+    # The kill left the half-written save behind (proof it was in flight) and the target untouched by it.
+    assert staging[0].is_dir() and not (staging[0] / "meta.json").exists()
+    config, meta = checkpoints.read_meta(target)
+    assert meta["step"] == 3 and config.seed == 6, "the target is the last complete save"
     sampler = load_sampler(target)
     assert np.isfinite(sampler.generate(np.zeros((2, 4), np.float32))).all()
     assert [p.name for p in checkpoints.list_checkpoints(tmp_path)] == ["ring"]

@@ -59,3 +59,45 @@ def test_bad_input_exits_nonzero_with_message(args, words, tmp_path):
     result = cli(*args)
     assert result.returncode == 2
     assert words in result.stderr
+
+
+def test_resume_continues_the_saved_run(ring_checkpoint, tmp_path):
+    from playground.engine.checkpoints import read_meta
+
+    out = tmp_path / "more"
+    result = cli("train", "--dataset", "ring", "--resume", str(ring_checkpoint), "--steps", "12", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "trained 12 steps" in result.stderr
+    (before, before_meta), (after, after_meta) = read_meta(ring_checkpoint), read_meta(out)
+    assert after_meta["step"] == before_meta["step"] + 12 == 42
+    assert after == before, "a resumed run keeps its own settings"
+    assert (out / "generator.keras").read_bytes() != (ring_checkpoint / "generator.keras").read_bytes()
+
+
+PROBE = """
+import sys
+from playground.cli import main
+code = main(sys.argv[1:])
+print("exit", code, "tensorflow" in sys.modules, "keras" in sys.modules)
+"""
+
+
+@pytest.mark.parametrize("args, words", [
+    (["train", "--dataset", "ring", "--steps", "5", "--width", "1", "--out", "x"], "width must be between"),
+    (["train", "--dataset", "ring", "--seconds", "-1", "--out", "x"], "--seconds must be positive"),
+    (["train", "--dataset", "ring", "--loss", "wasserstein", "--out", "x"], "loss must be one of"),
+    (["sample", "--checkpoint", "ckpt", "--n", "0", "--out", "x.npy"], "--n must be between"),
+])
+def test_argument_errors_answer_before_tensorflow_loads(args, words):
+    result = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True, timeout=120)
+    assert words in result.stderr
+    assert result.stdout.split() == ["exit", "2", "False", "False"]
+
+
+def test_argparse_errors_answer_before_tensorflow_loads():
+    probe = "import sys\nfrom playground.cli import main\ntry:\n    main(sys.argv[1:])\nexcept SystemExit as e:\n" \
+            "    print('exit', e.code, 'tensorflow' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", probe, "train", "--dataset", "ring", "--steps", "many"],
+                            capture_output=True, text=True, timeout=120)
+    assert "invalid int value: 'many'" in result.stderr
+    assert result.stdout.split() == ["exit", "2", "False"]

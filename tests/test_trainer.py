@@ -1,4 +1,5 @@
 """The trainer, for real: tiny models, a few steps, a real background thread."""
+import dataclasses
 import threading
 import time
 
@@ -46,7 +47,7 @@ def test_start_pause_step_resume_stop(trainer):
 
 def test_snapshot_is_immutable(trainer):
     snap = trainer.step(2)
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         snap.step = 5
     with pytest.raises(ValueError):
         snap.toy.fake[0, 0] = 1.0
@@ -75,6 +76,20 @@ def test_hyperparameters_change_mid_run(trainer):
     with pytest.raises(ValueError, match="lr_g must be between"):
         trainer.set_hyperparams(lr_g=50.0)
     assert float(run.gan.g_optimizer.learning_rate.numpy()) == pytest.approx(1e-4)
+
+
+def test_the_run_owns_the_config_once_it_exists(trainer):
+    assert trainer.config.conditional is None, "before the run: the settings it will be built from"
+    trainer.set_hyperparams(lr_g=1e-4)
+    assert trainer.config.lr_g == 1e-4
+    with pytest.raises(ValueError, match="only .* can change while training"):
+        trainer.set_hyperparams(width=8)
+    assert trainer.config.width == TINY_TOY["width"], "a refused change changes nothing"
+    trainer.step(1)
+    assert trainer.config is trainer.run.config and trainer.config.lr_g == 1e-4
+    assert trainer.config.conditional in (True, False), "the run resolved 'auto'"
+    trainer.set_hyperparams(d_steps=3)
+    assert trainer.config is trainer.run.config and trainer.run.config.d_steps == 3
 
 
 def test_nan_pauses_and_keeps_last_good_weights(trainer):

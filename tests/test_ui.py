@@ -277,3 +277,14 @@ def test_uploaded_images_train(client, tmp_path):
     run = client.predict("both", 1, *settings, api_name="/step")
     assert "step 1" in run[0] and status(client)["dataset"].endswith("mine.npz")
     assert run[3]["visible"], "image datasets show the sample grid"
+
+
+def test_a_listed_checkpoint_loads_through_the_api_and_trains_on(server, client):
+    ring = server["root"] / "ring"
+    saved_step = json.loads((ring / "meta.json").read_text())["step"]
+    loaded = client.predict(str(ring), api_name="/load")
+    assert loaded[0] == "ring" and f"step {saved_step:,}" in loaded[14]
+    assert status(client) == {**status(client), "status": "idle", "step": saved_step, "dataset": "ring"}
+    stepped = client.predict("both", 2, *TINY_RING, api_name="/step")    # continues the loaded run
+    assert f"step {saved_step + 2:,}" in stepped[0] and status(client)["step"] == saved_step + 2
+    client.predict(*TINY_RING, api_name="/reset")

@@ -1,8 +1,8 @@
 """One frozen dataclass describes a run; it is saved inside every checkpoint (config.json).
 
 Defaults are per data family (2D toys vs images): `default_config(dataset)` picks them, so a bare
-`--dataset digits` or one click on Train does the right thing. Every value a user can set is checked
-by `validate()`, which names the field and the allowed range.
+`--dataset digits` or one click on Train does the right thing. A TrainConfig is checked once, when it is made
+(`validate()` names the field and the allowed range), so one that exists is valid and nobody checks it again.
 """
 from __future__ import annotations
 
@@ -51,6 +51,9 @@ class TrainConfig:
     channels: int = 1            # 1 grey, 3 RGB (uploads)
     seed: int = 0
 
+    def __post_init__(self):
+        self.validate()
+
     # -- derived facts -------------------------------------------------------------------------
     @property
     def is_toy(self) -> bool:
@@ -68,6 +71,7 @@ class TrainConfig:
         return "cluster" if num_classes and not self.conditional else "class"
 
     def replace(self, **changes) -> "TrainConfig":
+        """A copy with `changes`, checked like any new config."""
         return dataclasses.replace(self, **changes)
 
     # -- JSON ------------------------------------------------------------------------------------
@@ -81,7 +85,7 @@ class TrainConfig:
         unknown = sorted(set(raw) - known)
         if unknown:
             raise ConfigError(f"config.json has unknown fields {unknown}; known fields: {sorted(known)}")
-        return cls(**raw).validate()
+        return cls(**raw)
 
     # -- checks ----------------------------------------------------------------------------------
     def validate(self) -> "TrainConfig":
@@ -150,9 +154,9 @@ def _check_dataset(dataset):
 
 
 def default_config(dataset: str = "digits", **overrides) -> TrainConfig:
-    """The tuned recipe for a dataset's family, with any overrides applied and validated."""
+    """The tuned recipe for a dataset's family, with any overrides applied (checked, as every config is)."""
     base = TOY_DEFAULTS if dataset in TOY_DATASETS else IMAGE_DEFAULTS
-    return TrainConfig(**{**base, **DATASET_DEFAULTS.get(dataset, {}), "dataset": dataset, **overrides}).validate()
+    return TrainConfig(**{**base, **DATASET_DEFAULTS.get(dataset, {}), "dataset": dataset, **overrides})
 
 
 # Recipes tuned for quality per wall-clock second on 2 CPU cores; why each value, measured: docs/recipes.md.

@@ -55,8 +55,6 @@ class GAN(keras.Model):
         self.ema_generator = keras.models.clone_model(generator) if ema_decay > 0 else None
         if self.ema_generator is not None:
             self.ema_generator.set_weights(generator.get_weights())
-        self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
-        self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
 
     def compile(self, d_optimizer, g_optimizer, loss="standard", gp_weight=10.0, r1_gamma=0.0):
         super().compile()
@@ -67,10 +65,6 @@ class GAN(keras.Model):
         self.r1_gamma = r1_gamma
         self.d_optimizer.build(self.discriminator.trainable_variables)
         self.g_optimizer.build(self.generator.trainable_variables)
-
-    @property
-    def metrics(self):
-        return [self.d_loss_tracker, self.g_loss_tracker]
 
     # -- helpers ---------------------------------------------------------------------------------
     def model_inputs(self, main, labels):
@@ -141,7 +135,6 @@ class GAN(keras.Model):
         # 4. Update D only.
         grads = tape.gradient(d_loss, self.discriminator.trainable_variables)
         self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_variables))
-        self.d_loss_tracker.update_state(d_loss)
         return {"d_loss": d_loss,
                 "d_real": tf.reduce_mean(losses.realness(real_logits, self.loss_name)),
                 "d_fake": tf.reduce_mean(losses.realness(fake_logits, self.loss_name)),
@@ -152,7 +145,6 @@ class GAN(keras.Model):
         # 6. Update G only.
         grads = tape.gradient(g_loss, self.generator.trainable_variables)
         self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_variables))
-        self.g_loss_tracker.update_state(g_loss)
         # 7. Move the EMA generator toward G (a smoother generator for samples), over a horizon that grows.
         if self.ema_generator is not None:
             decay = ema_decay_at(self.g_optimizer.iterations, self.ema_decay)

@@ -1,7 +1,12 @@
 """One training run's machinery: data, models, optimizers, compiled steps, fixed noise, and the probes the
-snapshot needs. It knows nothing about threads; `Trainer` drives it and guards it with a lock.
+snapshot needs, and `train_for`: the one training loop that the web trainer, the CLI and the bench all use.
+It knows nothing about threads; `Trainer` drives it and guards it with a lock.
 """
 from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Callable
 
 import keras
 import numpy as np
@@ -18,6 +23,15 @@ from playground.training.snapshot import ToyView, frozen_array
 
 TOY_SAMPLES = 512      # points drawn in the 2D view
 TOY_GRID = 48          # heatmap resolution of the 2D view
+LIVE_FIELDS = ("lr_g", "lr_d", "d_steps")   # what may change while a run trains
+CHUNK_MAX = 32
+# Free running batches steps into compiled calls of about this long. Each call costs ~4 ms of Python and
+# TensorFlow overhead: at 50 ms chunks (2 digits steps) that was ~10% of steps/s, at 200 ms it is ~2%. Pause
+# still answers within one chunk.
+CHUNK_SECONDS = 0.2
+# The NaN guard's copy of every weight and optimizer slot is refreshed this often, not at every publish: reading
+# ~200 variables one by one was ~11% of the server's GIL time per training in the 8-session load test.
+GOOD_STATE_SECONDS = 5.0
 
 
 class SingleDeviceAdam(keras.optimizers.Adam):
@@ -44,11 +58,35 @@ def resolve_config(config: TrainConfig, dataset: datasets.Dataset) -> TrainConfi
     return config.replace(conditional=conditional)
 
 
+def with_live_changes(config: TrainConfig, **changes) -> TrainConfig:
+    """`config` with new lr_g / lr_d / d_steps (the settings that may change mid-run), checked as any config."""
+    unknown = sorted(set(changes) - set(LIVE_FIELDS))
+    if unknown:
+        raise ValueError(f"only {list(LIVE_FIELDS)} can change while training, got {unknown}")
+    return config.replace(**changes)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What one `Run.train_for` call did."""
+    steps: int
+    seconds: float
+    logs: dict                        # the last chunk's mean losses
+    diverged_at: int | None = None    # the step whose losses went NaN/Inf; the run is back at its last good state
+
+    @property
+    def steps_per_sec(self) -> float:
+        return self.steps / self.seconds if self.seconds > 0 else 0.0
+
+    def non_finite(self) -> str:
+        return ", ".join(f"{k} = {v}" for k, v in self.logs.items() if not np.isfinite(v))
+
+
 class Run:
     """Everything one GAN run owns. Not thread-safe: callers hold the trainer's lock."""
 
     def __init__(self, config: TrainConfig, dataset: datasets.Dataset):
-        self.config = resolve_config(config.validate(), dataset)
+        self.config = resolve_config(config, dataset)
         self.dataset = dataset = datasets.as_trained(dataset, self.config)
         self.num_classes = dataset.num_classes if self.config.conditional or dataset.pseudo_labels else 0
         keras.utils.set_random_seed(self.config.seed)
@@ -73,12 +111,14 @@ class Run:
         self._centres = datasets.cluster_centres(dataset) if self.num_classes and dataset.kind == "toy" else None
         self.step = 0
         self.last_metrics: dict = {}
+        self._speed = 0.0                     # steps/s of the last chunk: sizes the next one
         self._good = None
         self.save_good_state()
+        self._good_saved_at = -np.inf         # a state to restore, but the first call's end replaces it
 
     @classmethod
     def build(cls, config: TrainConfig, points: np.ndarray | None = None) -> "Run":
-        return cls(config, datasets.load_dataset(config.validate(), points))
+        return cls(config, datasets.load_dataset(config, points))
 
     def _adam(self, lr):
         return SingleDeviceAdam(learning_rate=lr, beta_1=self.config.beta1, beta_2=self.config.beta2)
@@ -96,6 +136,44 @@ class Run:
         return rng.standard_normal((64, self.config.latent_dim), np.float32), None
 
     # -- training --------------------------------------------------------------------------------
+    def train_for(self, steps: int | None = None, seconds: float | None = None, *, which: str = "both",
+                  one_at_a_time: bool = False, on_chunk: Callable[[int, dict], None] | None = None,
+                  should_stop: Callable[[], bool] | None = None) -> Progress:
+        """Train `steps` steps or about `seconds` of wall-clock, in compiled chunks of ~CHUNK_SECONDS.
+
+        `one_at_a_time` (the Step button, and always for D or G alone) runs single steps, so each is its own
+        point in the history. `on_chunk(step, mean_logs)` sees every chunk; `should_stop()` ends the call after
+        a chunk. A NaN/Inf loss restores the last good state and ends the call (Progress.diverged_at says where).
+        """
+        if (steps is None) == (seconds is None):
+            raise ValueError("train_for needs steps or seconds (one of them)")
+        started, done, logs = time.perf_counter(), 0, {}
+        single = one_at_a_time or which != "both"
+        while True:
+            chunk = 1 if single else self._chunk_size(None if steps is None else steps - done)
+            begun = time.perf_counter()
+            logs = self.train(which) if single else self.train_chunk(chunk)
+            self._speed = chunk / max(time.perf_counter() - begun, 1e-6)
+            done += chunk
+            if on_chunk is not None:
+                on_chunk(self.step, logs)
+            if not all(np.isfinite(v) for v in logs.values()):
+                failed_at = self.step
+                self.restore_good_state()
+                return Progress(done, time.perf_counter() - started, logs, diverged_at=failed_at)
+            if (steps is not None and done >= steps) or (seconds is not None and
+                                                         time.perf_counter() - started >= seconds):
+                break
+            if should_stop is not None and should_stop():
+                break
+            self._refresh_good_state(since=started)
+        self._refresh_good_state()
+        return Progress(done, time.perf_counter() - started, logs)
+
+    def _chunk_size(self, left: int | None) -> int:
+        chunk = max(1, min(CHUNK_MAX, int(self._speed * CHUNK_SECONDS)))
+        return chunk if left is None else min(chunk, left)
+
     def train(self, which: str = "both") -> dict:
         """One step: d_steps D updates and one G update ("both"), or one update of D or G alone."""
         if which not in ("both", "d", "g"):
@@ -114,7 +192,7 @@ class Run:
 
     def train_chunk(self, steps: int) -> dict:
         """`steps` full steps inside one compiled call, returning their mean logs. On 2 cores the Python round
-        trip per call costs as much as a small model's step, so the background loop and the CLI batch them."""
+        trip per call costs as much as a small model's step, so `train_for` batches them."""
         logs = self._chunk(self.iterator, tf.constant(steps), self.config.d_steps)
         self.step += steps
         return {k: float(v) for k, v in logs.items()}
@@ -138,10 +216,7 @@ class Run:
 
     def set_hyperparams(self, **changes) -> TrainConfig:
         """Apply lr_g / lr_d / d_steps mid-run (validated first, so a bad value changes nothing)."""
-        allowed = {"lr_g", "lr_d", "d_steps"}
-        if set(changes) - allowed:
-            raise ValueError(f"only {sorted(allowed)} can change while training, got {sorted(set(changes) - allowed)}")
-        self.config = self.config.replace(**changes).validate()
+        self.config = with_live_changes(self.config, **changes)
         self.gan.g_optimizer.learning_rate.assign(self.config.lr_g)
         self.gan.d_optimizer.learning_rate.assign(self.config.lr_d)
         return self.config
@@ -155,6 +230,13 @@ class Run:
 
     def save_good_state(self):
         self._good = (self.step, [v.numpy() for v in self._state_variables()])
+        self._good_saved_at = time.perf_counter()
+
+    def _refresh_good_state(self, since: float = -np.inf):
+        """Save the good state if GOOD_STATE_SECONDS passed since the last save and since `since`: at the end
+        of every `train_for` call (so a NaN restores what the page last showed), and inside a long one."""
+        if time.perf_counter() - max(self._good_saved_at, since) >= GOOD_STATE_SECONDS:
+            self.save_good_state()
 
     def restore_good_state(self) -> int:
         step, values = self._good

@@ -1,6 +1,6 @@
 """Loss history with bounded memory: per-step values are averaged into buckets, and when the buffer is full
-neighbouring buckets merge (bucket size doubles). An hour-long run costs the same memory as a minute-long one,
-and the plot always has between max_points/2 and max_points points.
+neighbouring buckets merge (bucket size doubles) into the mean of all their steps. An hour-long run costs the
+same memory as a minute-long one, and the plot always has between max_points/2 and max_points points.
 """
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ class History:
         self.bucket_size = 1
         self._steps = np.zeros(max_points, np.int64)
         self._values = np.zeros((max_points, len(self.keys)), np.float64)
+        self._counts = np.zeros(max_points, np.int64)     # steps per bucket: the one closed after a merge is short
         self._count = 0                                   # closed buckets
         self._open_sum = np.zeros(len(self.keys))
         self._open_n = 0
@@ -37,6 +38,7 @@ class History:
             self._merge_pairs()
         self._steps[self._count] = self._open_step
         self._values[self._count] = self._open_sum / self._open_n
+        self._counts[self._count] = self._open_n
         self._count += 1
         self._open_sum[:] = 0.0
         self._open_n = 0
@@ -44,7 +46,9 @@ class History:
     def _merge_pairs(self):
         half = self.max_points // 2
         self._steps[:half] = self._steps[1::2]
-        self._values[:half] = (self._values[0::2] + self._values[1::2]) / 2
+        left, right = self._counts[0::2, None], self._counts[1::2, None]
+        self._values[:half] = (self._values[0::2] * left + self._values[1::2] * right) / (left + right)
+        self._counts[:half] = self._counts[0::2] + self._counts[1::2]
         self._count = half
         self.bucket_size *= 2
 

@@ -2,33 +2,24 @@
 
 States: idle → running ⇄ paused → stopped (models kept, so the run can still be explored and saved).
 Any failure (bad data, a crash in a step) puts the trainer in "error" with the message; a NaN/Inf loss
-restores the last good weights and pauses with a warning. The UI only calls the public methods below and
-reads `snapshot()`.
+restores the last good weights (Run.train_for does) and pauses with a warning. The UI only calls the public
+methods below and reads `snapshot()`.
 """
 from __future__ import annotations
 
 import threading
-import time
 
 import numpy as np
 
 from playground.data import datasets
 from playground.metrics import evaluate
 from playground.engine.config import TrainConfig
-from playground.engine.run import Run
+from playground.engine.run import Progress, Run, with_live_changes
 from playground.training.history import History
 from playground.training.snapshot import Snapshot, empty_snapshot, frozen_array
 
 
 COLLAPSE_GRACE_STEPS = 300   # no collapse warnings before this step
-CHUNK_MAX = 32
-# Free running batches steps into compiled calls of about this long. Each call costs ~4 ms of Python and
-# TensorFlow overhead: at 50 ms chunks (2 digits steps) that was ~10% of steps/s, at 200 ms it is ~2%. Pause
-# still answers within one chunk.
-CHUNK_SECONDS = 0.2
-# The NaN guard's copy of every weight and optimizer slot is refreshed this often, not at every publish: reading
-# ~200 variables one by one was ~11% of the server's GIL time per training in the 8-session load test.
-GOOD_STATE_SECONDS = 5.0
 # Live metrics (1,000 samples through the digit classifier, ~0.3 s of CPU) run beside training, but on 2 cores
 # that CPU comes out of training: in the bench's alternating windows, digits steps/s with the publisher were 9.8%
 # below bare with metrics every 5 s and 2.6% below without metrics.
@@ -43,7 +34,7 @@ class Trainer:
     def __init__(self, config: TrainConfig, points: np.ndarray | None = None, *, run: Run | None = None,
                  publish_interval: float = 0.5, metrics_interval: float = METRICS_SECONDS,
                  max_seconds: float | None = None):
-        self.config = config.validate()
+        self._next_config = config     # what the next run is built from; once built, the run owns its config
         self.points = points
         self.publish_interval = publish_interval
         self.metrics_interval = metrics_interval
@@ -61,7 +52,6 @@ class Trainer:
         self._wall_time = 0.0
         self._speed = 0.0
         self._live = evaluate.LiveMetrics(metrics_interval)
-        self._last_good_state_time = -np.inf
         self._real_view = None
         self._snapshot = empty_snapshot(self.config)
         if run is not None:
@@ -104,7 +94,7 @@ class Trainer:
         with self._lock:
             built_now = self._run is None
             run = self._ensure_run()
-            self._train_for(steps=n, which=which)
+            self._train_for(steps=n, which=which, one_at_a_time=True)
             self._publish()
         if built_now:
             run.sampler.compile_render()    # as _loop does: the first slider drag should not wait for XLA
@@ -129,7 +119,7 @@ class Trainer:
         """Stop and forget this run; the next start builds fresh models from `config` (or the current one)."""
         self.stop()
         with self._lock, self._wake:
-            self.config = (config or self.config).validate()
+            self._next_config = config or self.config
             self.points = points if points is not None else self.points
             self._run, self._status, self._warnings, self._metrics, self._collapse = None, "idle", [], {}, None
             self._history, self._wall_time, self._speed, self._real_view = History(), 0.0, 0.0, None
@@ -139,9 +129,16 @@ class Trainer:
     def set_hyperparams(self, **changes) -> None:
         """Change lr_g, lr_d or d_steps; applies from the next step, even mid-run."""
         with self._lock:
-            self.config = self.config.replace(**changes).validate()
             if self._run is not None:
                 self._run.set_hyperparams(**changes)
+            else:
+                self._next_config = with_live_changes(self._next_config, **changes)
+
+    @property
+    def config(self) -> TrainConfig:
+        """The run's config (live: set_hyperparams changes it), or before the run exists the one it will use."""
+        run = self._run
+        return run.config if run is not None else self._next_config
 
     def snapshot(self) -> Snapshot:
         return self._snapshot
@@ -171,7 +168,7 @@ class Trainer:
             run.sampler.compile_render()    # now, not on the first slider drag (the sampler has its own lock)
             while self._wait_while_paused():
                 with self._lock:
-                    self._train_for(seconds=self.publish_interval)
+                    self._train_for(seconds=self.publish_interval, should_stop=lambda: self._status != "running")
                     self._publish(background_metrics=True)
         except Exception as exc:     # shown to the user; the app keeps running
             self._fail(exc)
@@ -184,41 +181,27 @@ class Trainer:
 
     def _ensure_run(self) -> Run:
         if self._run is None:
-            self._run = Run.build(self.config, self.points)
-            self.config = self._run.config
+            self._run = Run.build(self._next_config, self.points)
         return self._run
 
-    def _train_for(self, seconds: float | None = None, steps: int | None = None, which: str = "both"):
-        run, started, done = self._run, time.perf_counter(), 0
-        while True:
-            # Explicit steps (the Step button) run one at a time.
-            chunk = 1 if steps is not None else max(1, min(CHUNK_MAX, int(self._speed * CHUNK_SECONDS)))
-            logs = run.train(which) if steps is not None else run.train_chunk(chunk)
-            done += chunk
-            self._history.add(run.step, logs)
-            if not all(np.isfinite(v) for v in logs.values()):
-                self._on_divergence(logs)
-                break
-            if steps is not None and done >= steps:
-                break
-            if seconds is not None and (time.perf_counter() - started >= seconds or self._status != "running"):
-                break
-        elapsed = time.perf_counter() - started
-        self._wall_time += elapsed
-        self._speed = done / elapsed if elapsed > 0 else 0.0
+    def _train_for(self, **budget):
+        """Train through Run.train_for (steps or seconds, see there), keeping the history, the clock and the
+        session's time limit."""
+        progress = self._run.train_for(on_chunk=self._history.add, **budget)
+        self._wall_time += progress.seconds
+        self._speed = progress.steps_per_sec
+        if progress.diverged_at is not None:
+            self._on_divergence(progress)
         if self.max_seconds is not None and self._wall_time >= self.max_seconds and self._status == "running":
             self._status = "paused"
             self._warn(f"Paused: this session's training time limit ({self.max_seconds:.0f} s) was reached. "
                        "Save the run to keep it, or Reset to start another.")
 
-    def _on_divergence(self, logs):
-        bad = ", ".join(f"{k} = {v}" for k, v in logs.items() if not np.isfinite(v))
-        failed_at = self._run.step
-        restored = self._run.restore_good_state()
+    def _on_divergence(self, progress: Progress):
         with self._wake:
             self._status = "paused"
-        self._warn(f"Training diverged at step {failed_at} ({bad}). Paused and restored the weights of step "
-                   f"{restored}. Lower the learning rates, then press Resume.")
+        self._warn(f"Training diverged at step {progress.diverged_at} ({progress.non_finite()}). Paused and restored "
+                   f"the weights of step {self._run.step}. Lower the learning rates, then press Resume.")
 
     def _warn(self, message: str):
         if not self._warnings or self._warnings[-1] != message:
@@ -238,10 +221,6 @@ class Trainer:
         run = self._run
         if run is None:
             return
-        now = time.perf_counter()
-        if now - self._last_good_state_time >= GOOD_STATE_SECONDS:
-            run.save_good_state()
-            self._last_good_state_time = now
         run.refresh_sampler()
         samples = toy = None
         if run.dataset.kind == "toy":

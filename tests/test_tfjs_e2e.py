@@ -138,3 +138,28 @@ def test_ring_same_points_and_a_clamped_seed_is_noted(page, server):
     data_range = float(np.ptp(cloud, axis=0).max())
     shown = np.asarray(page.evaluate("() => window.ganPage.output"))
     assert np.abs(shown - expected).max() <= 1e-3 * data_range
+
+
+def test_a_live_run_refreshes_in_the_page_and_matches_python(page, server):
+    page.click("#train-tab-button")
+    page.click("#train-button")                      # the default recipe: the ring
+    page.wait_for_function("() => /step [1-9]/.test(document.querySelector('#status').innerText)", polling=200)
+    page.click("#explore-tab-button")
+    choose_source(page, "this session's run", "live")
+    first = page.evaluate("() => window.ganPage.key")
+    page.wait_for_function("(first) => window.ganPage.key !== first", arg=first, polling=200)   # a refresh came
+    # The browser's session is the only one training (the registry's map is private; a test may look).
+    trainer = next(s.trainer for s in server["registry"]._sessions.values() if s.trainer is not None)
+    trainer.pause()
+    sampler = trainer.sampler()
+    page.wait_for_function("(key) => window.ganPage.key === key", arg=f"live@{sampler.version}", polling=200)
+    label = [3] if sampler.num_classes else None       # the ring's default recipe is self-conditioned
+    if label:
+        set_controls(page, **{".gp-class": 3})
+    set_controls(page, **{".gp-mode": "raw", ".gp-seed": 11, ".gp-psi": 1.0, ".gp-slider[data-i='0']": 0.75})
+    z = latent.z_from_sliders(latent.z_from_seed(11, 2), [0.75, float(page.evaluate(
+        "() => window.ganPage.state.values[1]"))])
+    expected = sampler.generate(z, label)[0]
+    cloud = sampler.generate(latent.z_from_seed(export.ANCHOR_SEED, 2, 1000), label and label * 1000)
+    shown = np.asarray(page.evaluate("() => window.ganPage.output"))
+    assert np.abs(shown - expected).max() <= 1e-3 * float(np.ptp(cloud, axis=0).max())

@@ -35,11 +35,13 @@ def decode(blob: dict) -> np.ndarray:
     return np.frombuffer(base64.b64decode(blob["data"]), dtype="<f4").reshape(blob["shape"])
 
 
-def generator_steps(model) -> list[dict]:
-    """The model's layers in order as page steps (embed, dense, affine, relu, leaky_relu, reshape, conv_t)."""
-    steps = []
+def generator_steps(model, weights: list | None = None) -> list[dict]:
+    """The model's layers in order as page steps (embed, dense, affine, relu, leaky_relu, reshape, conv_t).
+    `weights` (model.get_weights() order) replaces the model's own: no model copy per live refresh."""
+    steps, remaining = [], list(model.get_weights() if weights is None else weights)
     for layer in model.layers:
-        kind, weights = type(layer).__name__, layer.get_weights()
+        kind = type(layer).__name__
+        weights, remaining = remaining[:len(layer.weights)], remaining[len(layer.weights):]
         if kind in ("InputLayer", "Flatten", "Concatenate"):
             continue                      # the embed step concatenates z and the label's row itself
         if kind == "Embedding":
@@ -105,7 +107,7 @@ def export_generator(sampler, directions: dict, real_points=None, key: str = "")
     payload = {
         "key": key, "kind": sampler.kind, "latent_dim": sampler.latent_dim, "num_classes": sampler.num_classes,
         "label_kind": sampler.label_kind, "scale": float(sampler.scale), "output_shape": list(sampler.output_shape),
-        "steps": generator_steps(sampler.model()), "seeds": seed_table(sampler.latent_dim),
+        "steps": generator_steps(sampler.template, sampler.weights()), "seeds": seed_table(sampler.latent_dim),
         "directions": {"none" if label is None else str(label): {"vectors": encode(vectors), "shares": [
             round(float(share), 4) for share in shares]} for label, (vectors, shares) in directions.items()},
     }

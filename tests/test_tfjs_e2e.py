@@ -163,3 +163,13 @@ def test_a_live_run_refreshes_in_the_page_and_matches_python(page, server):
     cloud = sampler.generate(latent.z_from_seed(export.ANCHOR_SEED, 2, 1000), label and label * 1000)
     shown = np.asarray(page.evaluate("() => window.ganPage.output"))
     assert np.abs(shown - expected).max() <= 1e-3 * float(np.ptp(cloud, axis=0).max())
+
+
+def test_the_server_path_remains_when_the_page_does_not_render(page, server):
+    fallback = page.context.browser.new_page()
+    fallback.goto(server["url"] + "?render=server")
+    fallback.click("#explore-tab-button")
+    fallback.wait_for_selector("#explore-image img")               # the server-rendered picture
+    assert fallback.is_visible("#z-slider-0") and not fallback.is_visible("#explore-page .gp-controls")
+    assert "render=server" in fallback.evaluate("() => window.ganPage.error")
+    fallback.close()

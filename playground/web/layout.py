@@ -186,7 +186,7 @@ def explore_tab(ui):
             image = _picture("explore-image", min_height=240)
             plot = _live_plot("explore-plot", visible=False)
             info = gr.Markdown("", elem_id="explore-info")
-    with gr.Accordion("Interpolation strip and GIF (rendered on the server)", open=False, elem_id="interpolation"):
+    with gr.Accordion("Interpolation strip and GIF (rendered on the server)", open=True, elem_id="interpolation"):
         with gr.Row():
             seed_a = _number("from seed", 0, "seed-a", precision=0)
             seed_b = _number("to seed", 1, "seed-b", precision=0)

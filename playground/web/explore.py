@@ -184,9 +184,14 @@ class ExploreHandlers:
         return gr.skip(), views.path_figure_json(cloud, frames, i)
 
     # -- the in-page generator (static/explore.js) -----------------------------------------------------
+    def page_source(self, source):
+        """A new source: the page asks for its model (page_model) once the Explore tab shows, so a visitor who
+        stays on the Train tab downloads neither TensorFlow.js nor weights. The live-refresh timer runs only
+        while the source is this session's run."""
+        return json.dumps({"pending": source}), gr.Timer(active=source == LIVE)
+
     def page_model(self, request: gr.Request, source):
-        """The source's generator for the page, or {"error"} (the page then shows the server controls); the
-        live-refresh timer runs only while the source is this session's run."""
+        """The source's generator for the page, or {"error"} (the page then shows the server controls)."""
         session = session_of(self, request)
         session.scratch.pop("page_sent", None)
         if source == LIVE:
@@ -197,7 +202,7 @@ class ExploreHandlers:
             text = self._page_payload(request, source, self.explore_sampler(request, source))
         except USER_ERRORS as exc:          # export.UnsupportedModel is a ValueError
             text = json.dumps({"error": str(exc)})
-        return text, gr.Timer(active=source == LIVE)
+        return text
 
     def page_tick(self, request: gr.Request, source):
         """The live run's new weights, sent only when they changed and only while the Explore tab shows."""

@@ -59,8 +59,8 @@ def _picture(elem_id, visible=True, min_height=None):
 
 def _page_explorer():
     """The Explore tab's in-page generator (static/explore.js); its value is the exported model's JSON."""
-    return gr.HTML("", html_template='<div class="gan-page" hidden></div>', js_on_load=PAGE_JS,
-                   elem_id="explore-page", head=f'<script src="gradio_api/file={TFJS_JS}"></script>', padding=False)
+    template = f'<div class="gan-page" data-tfjs="gradio_api/file={TFJS_JS}" hidden></div>'   # loaded on first view
+    return gr.HTML("", html_template=template, js_on_load=PAGE_JS, elem_id="explore-page", padding=False)
 
 
 def _number(label, value, elem_id, precision=None, step=1, info=None):
@@ -218,7 +218,8 @@ def explore_tab(ui):
         slider.input(ui.explore_render, inputs, [image, plot], **instant, api_visibility="private")
     source.input(ui.explore_refresh, inputs, refresh_outputs, **fast, api_name="explore_refresh")
     source.input(ui.clear_interpolation, None, [strip, gif, frame_image, frame_plot], **fast, api_visibility="private")
-    source.change(ui.page_model, source, [page, page_timer], **fast, api_visibility="private")
+    source.change(ui.page_source, source, [page, page_timer], **fast, api_visibility="private")
+    page.click(ui.page_model, source, page, **fast, api_visibility="private")     # the page's request (explore.js)
     page_timer.tick(ui.page_tick, source, page, **fast, api_visibility="private")
     for event in (mode.input, seed.input, label.input):
         event(ui.explore_refresh, inputs, refresh_outputs, **fast, api_visibility="private")

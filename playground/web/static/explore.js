@@ -290,10 +290,32 @@ function onClick(event) {
   }
 }
 
+// TensorFlow.js and the model are fetched when the Explore tab first shows (a `pending` value names the source).
+let pending = null, visible = false, tfjs = null;
+
+function loadTensorFlow() {
+  tfjs = tfjs || new Promise((resolve, reject) => {
+    if (typeof tf !== 'undefined') return resolve();
+    const script = document.createElement('script');
+    script.src = root.dataset.tfjs;
+    script.onload = resolve;
+    script.onerror = () => reject(new Error('TensorFlow.js did not load'));
+    document.head.appendChild(script);
+  }).then(() => tf.setBackend('cpu'));   // faster than headless Chromium's software WebGL for models this small
+  return tfjs;
+}
+
+function requestModel() {
+  if (!pending || !visible) return;
+  pending = null;
+  loadTensorFlow().then(() => trigger('click'), (err) => fallBack(String(err)));
+}
+
 function receive() {
   if (!props.value || forcedServer) return;
   let payload;
   try { payload = JSON.parse(props.value); } catch (err) { return fallBack(`unreadable model: ${err}`); }
+  if (payload.pending !== undefined) { pending = payload.pending; return requestModel(); }
   if (payload.error) return fallBack(payload.error);
   if (typeof tf === 'undefined') return fallBack('TensorFlow.js did not load');
   const sameSource = model && model.source === payload.source;
@@ -324,9 +346,10 @@ else if (!root.dataset.wired) {
   root.dataset.wired = '1';
   root.addEventListener('input', onInput);
   root.addEventListener('click', onClick);
+  new IntersectionObserver((entries) => {
+    visible = entries.some((entry) => entry.isIntersecting);
+    requestModel();
+  }).observe(element);
 }
-// The cpu backend: measured faster than headless Chromium's software WebGL for generators this small.
-(typeof tf === 'undefined' ? Promise.resolve() : tf.setBackend('cpu')).then(() => {
-  watch('value', receive);
-  receive();
-});
+watch('value', receive);
+receive();

@@ -87,7 +87,7 @@ def page(app_url):
         # Only 127.0.0.1: anything else (fonts, CDNs, analytics) is blocked and recorded.
         page.route("**/*", lambda route: route.continue_() if route.request.url.startswith("http://127.0.0.1")
                    else (outside.append(route.request.url), route.abort()))
-        page.goto(app_url)
+        page.goto(app_url + "?render=server")      # the server-rendered Explore path (the fallback)
         page.wait_for_selector("#train-button")
         page.outside_requests = outside
         yield page

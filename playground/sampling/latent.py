@@ -117,7 +117,14 @@ def z_from_sliders(base_z: np.ndarray, slider_values, directions: np.ndarray | N
 # -- GANSpace-style directions -----------------------------------------------------------------------
 def pca_directions(generate, latent_dim: int, k: int, n_samples: int = 1000, seed: int = 0,
                    labels=None, batch_size: int = 256) -> np.ndarray:
-    """(k, latent_dim) unit latent directions that move the *output* along its top-k principal components.
+    """(k, latent_dim) unit latent directions; see pca_directions_and_shares."""
+    return pca_directions_and_shares(generate, latent_dim, k, n_samples, seed, labels, batch_size)[0]
+
+
+def pca_directions_and_shares(generate, latent_dim: int, k: int, n_samples: int = 1000, seed: int = 0,
+                              labels=None, batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
+    """(k, latent_dim) unit latent directions that move the *output* along its top-k principal components,
+    and (k,) each component's share of the output's total variance.
 
     GANSpace (Härkönen et al. 2020) in short: sample z, generate, run PCA on the flattened outputs, then
     regress each sample's PCA coordinate on its z (least squares); the regression weights, normalized,
@@ -134,6 +141,8 @@ def pca_directions(generate, latent_dim: int, k: int, n_samples: int = 1000, see
         raise ValueError(f"k={k} directions asked for, but the generator's output has only "
                          f"{outputs.shape[1]} values per sample; use k <= {outputs.shape[1]}")
     coords = _top_pca_coordinates(outputs, k, seed)                # (n, k)
+    total = np.sum((outputs - outputs.mean(axis=0)) ** 2)          # > 0: _top_pca_coordinates checked it
+    shares = (np.sum(coords ** 2, axis=0) / total).astype(np.float32)
     z_centered = (z - z.mean(axis=0)).astype(np.float64)
     # Least squares via the normal equations: (latent_dim x latent_dim) is tiny and well-conditioned for
     # Gaussian z with n_samples > latent_dim, and it avoids LAPACK's slow threaded lstsq (see above).
@@ -146,7 +155,7 @@ def pca_directions(generate, latent_dim: int, k: int, n_samples: int = 1000, see
     directions = directions / norms
     # A direction and its negative are equally valid; fix the sign so results are comparable across runs.
     largest = directions[np.arange(k), np.abs(directions).argmax(axis=1)]
-    return (directions * np.sign(largest)[:, None]).astype(np.float32)
+    return (directions * np.sign(largest)[:, None]).astype(np.float32), shares
 
 
 def _generate_flat(generate, z, labels, batch_size) -> np.ndarray:

@@ -119,6 +119,11 @@ class Sampler:
         self._lock = threading.Lock()         # guards _weights and version
 
     @property
+    def template(self) -> keras.Model:
+        """The architecture (its own weights are not this sampler's: pair it with weights())."""
+        return self._pool.template
+
+    @property
     def output_shape(self) -> tuple:
         return tuple(self._pool.template.output_shape[1:])
 

@@ -19,7 +19,7 @@ from playground.web.saved_runs import (checkpoint_choices, save_session_run, unp
 from playground.web.sessions import SessionError, SessionRegistry, checkpoints_root, freeze_startup_objects, parse_points
 from playground.web.errors import SAMPLERS, USER_ERRORS, session_of, user_error
 from playground.web.explore import ExploreHandlers
-from playground.web.layout import DATASETS, LIVE, PLOTLY_JS, SLIDERS
+from playground.web.layout import DATASETS, LIVE, PLOTLY_JS, SLIDERS, TFJS_JS
 
 # Gradio re-summarises up to 10,000 past events after every queued event, for a monitoring page this app does
 # not use (a cost that grows over hours, docs/performance.md): every 1,000 events over the last 1,000 instead.
@@ -290,7 +290,7 @@ def warm_up(checkpoints_dir=None) -> None:
 # == layout and wiring ===================================================================================
 def build_demo(registry: SessionRegistry | None = None, checkpoints_dir=None) -> gr.Blocks:
     ui = PlaygroundUI(registry or SessionRegistry.from_env(), checkpoints_dir or checkpoints_root())
-    gr.set_static_paths([PLOTLY_JS])          # just this one file, for the live charts
+    gr.set_static_paths([PLOTLY_JS, TFJS_JS])          # just these files: the live charts, the in-page generator
     # delete_cache: downloads (run zips, GIFs) live in Gradio's cache; drop those older than a day, hourly.
     with gr.Blocks(title="GAN Playground", analytics_enabled=False, delete_cache=(3600, 86400)) as demo:
         gr.Markdown("# GAN Playground\nTrain a GAN in your browser tab and watch it learn; then explore its "

@@ -6,19 +6,28 @@ themselves (views.checked_sliders, views.whole_number, latent.truncate).
 
 No `from __future__ import annotations` here: Gradio reads the `gr.Request` type hints at runtime.
 """
+import json
+import threading
 import time
+import weakref
 
 import gradio as gr
 import numpy as np
 
-from playground.sampling import latent
+from playground.sampling import export, latent
 from playground.web import plots, views
 from playground.web.sessions import SessionError
 from playground.web.errors import USER_ERRORS, session_of, user_error
-from playground.web.layout import LIVE, SLIDERS
+from playground.web.layout import LIVE, PAGE_DIRECTIONS, SLIDERS
 
-ANCHOR_SEED = 12345          # the cloud of samples behind a 2D generator's current point
+ANCHOR_SEED = export.ANCHOR_SEED   # the cloud of samples behind a 2D generator's current point
 CLOUD_REFRESH_SECONDS = 1.0  # a training model's cloud is redrawn at most this often while its sliders move
+# The page's exports, per sampler (shared by every session that explores a bundled run): directions are computed
+# once per sampler (like the server path's, a live run's stay until the source is picked again), the JSON once
+# per weight version.
+_page_directions = weakref.WeakKeyDictionary()
+_page_payloads = weakref.WeakKeyDictionary()
+_page_lock = threading.Lock()
 
 
 class ExploreHandlers:
@@ -173,3 +182,54 @@ class ExploreHandlers:
         if kind == "image":
             return views.inline_image_html(frames[i]), gr.skip()
         return gr.skip(), views.path_figure_json(cloud, frames, i)
+
+    # -- the in-page generator (static/explore.js) -----------------------------------------------------
+    def page_source(self, source):
+        """A new source: the page asks for its model (page_model) once the Explore tab shows, so a visitor who
+        stays on the Train tab downloads neither TensorFlow.js nor weights. The live-refresh timer runs only
+        while the source is this session's run."""
+        return json.dumps({"pending": source}), gr.Timer(active=source == LIVE)
+
+    def page_model(self, request: gr.Request, source):
+        """The source's generator for the page, or {"error"} (the page then shows the server controls)."""
+        session = session_of(self, request)
+        session.scratch.pop("page_sent", None)
+        if source == LIVE:
+            with _page_lock:
+                trainer = self.registry.trainer(request.session_hash)
+                _page_directions.pop(None if trainer is None else trainer.sampler(), None)   # fresh directions
+        try:
+            text = self._page_payload(request, source, self.explore_sampler(request, source))
+        except USER_ERRORS as exc:          # export.UnsupportedModel is a ValueError
+            text = json.dumps({"error": str(exc)})
+        return text
+
+    def page_tick(self, request: gr.Request, source):
+        """The live run's new weights, sent only when they changed and only while the Explore tab shows."""
+        session = session_of(self, request)
+        trainer = self.registry.trainer(request.session_hash) if source == LIVE else None
+        sampler = None if trainer is None else trainer.sampler()
+        if sampler is None or session.scratch.get("tab") != "explore":
+            return gr.skip()
+        if session.scratch.get("page_sent") == (sampler, sampler.version):
+            return gr.skip()
+        try:
+            return self._page_payload(request, source, sampler)
+        except USER_ERRORS as exc:
+            return json.dumps({"error": str(exc)})
+
+    def _page_payload(self, request, source, sampler) -> str:
+        version = sampler.version
+        with _page_lock:
+            cached = _page_payloads.get(sampler)
+            directions = _page_directions.get(sampler)
+        if cached is None or cached[0] != version:
+            if directions is None:
+                directions = export.page_directions(sampler, PAGE_DIRECTIONS)
+            payload = export.export_generator(sampler, directions, self._real_points(request, source),
+                                              key=f"{source}@{version}")
+            cached = (version, json.dumps({**payload, "source": source}))
+            with _page_lock:
+                _page_payloads[sampler], _page_directions[sampler] = cached, directions
+        session_of(self, request).scratch["page_sent"] = (sampler, version)
+        return cached[1]

@@ -19,6 +19,11 @@ EXAMPLE_POINTS = "\n".join(f"{x:.2f}, {y:.2f}" for x, y in zip(
     np.sin(_T) ** 3 * 2, (13 * np.cos(_T) - 5 * np.cos(2 * _T) - 2 * np.cos(3 * _T) - np.cos(4 * _T)) / 8))
 LIVE = "live"
 SLIDERS = 6
+PAGE_DIRECTIONS = 10           # PCA directions the in-page explorer offers
+STATIC = pathlib.Path(__file__).parent / "static"
+TFJS_JS = STATIC / "tfjs" / "tf.min.js"        # vendored by scripts/vendor_tfjs.sh, served by the app itself
+PAGE_JS = (STATIC / "explore.js").read_text()
+PAGE_REFRESH_SECONDS = 3.0     # the live run's weights reach the page this often (only when they changed)
 TOY_NOTE = ("**What am I looking at?** Green dots are real data, purple dots are the generator's samples. "
             "The background is the discriminator's verdict: green where it says *real*, purple where it says "
             "*fake*. Each arrow shows where the generator's gradient pushes a sample. Training works when the "
@@ -50,6 +55,12 @@ def _live_plot(elem_id, value="", visible=True):
 def _picture(elem_id, visible=True, min_height=None):
     """An image shown from inline HTML (see playground.web.views.inline_image_html)."""
     return gr.HTML("", js_on_load=None, elem_id=elem_id, visible=visible, min_height=min_height)
+
+
+def _page_explorer():
+    """The Explore tab's in-page generator (static/explore.js); its value is the exported model's JSON."""
+    template = f'<div class="gan-page" data-tfjs="gradio_api/file={TFJS_JS}" hidden></div>'   # loaded on first view
+    return gr.HTML("", html_template=template, js_on_load=PAGE_JS, elem_id="explore-page", padding=False)
 
 
 def _number(label, value, elem_id, precision=None, step=1, info=None):
@@ -155,10 +166,12 @@ def explore_tab(ui):
         source = gr.Dropdown([("this session's run", LIVE)], value=LIVE, label="model", elem_id="explore-source",
                              scale=3, allow_custom_value=True)
         refresh_button = gr.Button("refresh list", elem_id="refresh-sources", scale=0, min_width=100)
-        mode = gr.Radio([("first latent dimensions", "raw"), ("PCA directions", "pca")], value="raw",
-                        label="sliders move", elem_id="explore-mode", scale=2)
-    with gr.Row():
+    page = _page_explorer()
+    page_timer = gr.Timer(PAGE_REFRESH_SECONDS, active=True)
+    with gr.Row(elem_id="explore-server"):     # the server-rendered fallback; the page hides it when it renders
         with gr.Column(scale=1, min_width=300):
+            mode = gr.Radio([("first latent dimensions", "raw"), ("PCA directions", "pca")], value="raw",
+                            label="sliders move", elem_id="explore-mode")
             with gr.Row():
                 seed = _number("seed", 0, "explore-seed", precision=0)
                 random_button = gr.Button("random seed", elem_id="random-seed", min_width=80)
@@ -173,7 +186,7 @@ def explore_tab(ui):
             image = _picture("explore-image", min_height=240)
             plot = _live_plot("explore-plot", visible=False)
             info = gr.Markdown("", elem_id="explore-info")
-    with gr.Accordion("Interpolate between two seeds", open=True, elem_id="interpolation"):
+    with gr.Accordion("Interpolation strip and GIF (rendered on the server)", open=True, elem_id="interpolation"):
         with gr.Row():
             seed_a = _number("from seed", 0, "seed-a", precision=0)
             seed_b = _number("to seed", 1, "seed-b", precision=0)
@@ -205,6 +218,9 @@ def explore_tab(ui):
         slider.input(ui.explore_render, inputs, [image, plot], **instant, api_visibility="private")
     source.input(ui.explore_refresh, inputs, refresh_outputs, **fast, api_name="explore_refresh")
     source.input(ui.clear_interpolation, None, [strip, gif, frame_image, frame_plot], **fast, api_visibility="private")
+    source.change(ui.page_source, source, [page, page_timer], **fast, api_visibility="private")
+    page.click(ui.page_model, source, page, **fast, api_visibility="private")     # the page's request (explore.js)
+    page_timer.tick(ui.page_tick, source, page, **fast, api_visibility="private")
     for event in (mode.input, seed.input, label.input):
         event(ui.explore_refresh, inputs, refresh_outputs, **fast, api_visibility="private")
     random_button.click(ui.random_seed, inputs, [seed, *refresh_outputs], **fast, api_visibility="private")

@@ -7,7 +7,8 @@ const SLIDER_LIMIT = 4, MAX_SLIDERS = 10, PARALLEL_SIN = 1e-6;
 const STYLE = `<style>
   .gan-page { display: flex; flex-wrap: wrap; gap: 24px; }
   .gan-page .gp-controls { flex: 1 1 340px; }
-  .gan-page .gp-row { display: grid; grid-template-columns: 13em 1fr 3.5em; align-items: center; gap: 6px; margin: 4px 0; }
+  .gan-page[hidden], .gan-page [hidden] { display: none !important; }
+  .gan-page .gp-row { display: grid; grid-template-columns: 13em 1fr 5em; align-items: center; gap: 6px; margin: 4px 0; }
   .gan-page .gp-row > * { min-width: 0; }
   .gan-page fieldset { border: 1px solid #ccc; padding: 6px; margin-top: 8px; }
   .gan-page fieldset input[type=number] { width: 5em; }

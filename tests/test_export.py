@@ -85,3 +85,17 @@ def test_a_layer_the_page_cannot_run_is_refused():
     model = keras.Model(z, keras.layers.Dense(3, activation="softplus")(z))
     with pytest.raises(export.UnsupportedModel, match="softplus"):
         export.generator_steps(model)
+
+
+def test_the_page_gets_a_clear_error_while_the_live_run_has_no_model(tmp_path):
+    import json
+
+    import gradio as gr
+
+    from playground.web.app import PlaygroundUI
+    from playground.web.sessions import SessionRegistry
+
+    ui = PlaygroundUI(SessionRegistry(max_trainings=1, max_train_seconds=None), tmp_path)
+    request = gr.Request(session_hash="visitor")
+    assert "press Train" in json.loads(ui.page_model(request, "live"))["error"]
+    assert "not one of the listed checkpoints" in json.loads(ui.page_model(request, "/etc"))["error"]

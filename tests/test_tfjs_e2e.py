@@ -166,6 +166,10 @@ def test_a_live_run_refreshes_in_the_page_and_matches_python(page, server):
     shown = np.asarray(page.evaluate("() => window.ganPage.output"))
     assert np.abs(shown - expected).max() <= 1e-3 * float(np.ptp(cloud, axis=0).max())
 
+    page.click("#explore-page .gp-recompute")         # the live run's directions, computed afresh on the server
+    page.wait_for_function("() => !document.querySelector('#explore-page .gp-note').textContent", polling=200)
+    assert page.evaluate("() => window.ganPage.error") is None
+
 
 def test_the_server_path_remains_when_the_page_does_not_render(page, server):
     fallback = page.context.browser.new_page()

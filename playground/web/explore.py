@@ -195,9 +195,12 @@ class ExploreHandlers:
         session = session_of(self, request)
         session.scratch.pop("page_sent", None)
         if source == LIVE:
-            with _page_lock:
-                trainer = self.registry.trainer(request.session_hash)
-                _page_directions.pop(None if trainer is None else trainer.sampler(), None)   # fresh directions
+            trainer = self.registry.trainer(request.session_hash)
+            sampler = None if trainer is None else trainer.sampler()
+            if sampler is not None:
+                with _page_lock:                                 # fresh directions, and a payload that has them
+                    _page_directions.pop(sampler, None)
+                    _page_payloads.pop(sampler, None)
         try:
             text = self._page_payload(request, source, self.explore_sampler(request, source))
         except USER_ERRORS as exc:          # export.UnsupportedModel is a ValueError

@@ -7,7 +7,8 @@ const SLIDER_LIMIT = 4, MAX_SLIDERS = 10, PARALLEL_SIN = 1e-6;
 const STYLE = `<style>
   .gan-page { display: flex; flex-wrap: wrap; gap: 24px; }
   .gan-page .gp-controls { flex: 1 1 340px; }
-  .gan-page .gp-row { display: grid; grid-template-columns: 13em 1fr 3.5em; align-items: center; gap: 6px; margin: 4px 0; }
+  .gan-page[hidden], .gan-page [hidden] { display: none !important; }
+  .gan-page .gp-row { display: grid; grid-template-columns: 13em 1fr 5em; align-items: center; gap: 6px; margin: 4px 0; }
   .gan-page .gp-row > * { min-width: 0; }
   .gan-page fieldset { border: 1px solid #ccc; padding: 6px; margin-top: 8px; }
   .gan-page fieldset input[type=number] { width: 5em; }
@@ -20,7 +21,7 @@ const STYLE = `<style>
 const root = element.querySelector('.gan-page');
 const state = {mode: 'raw', seed: 0, psi: 1, label: 0, values: [], from: 0, to: 1, how: 'spherical',
                frames: 12, frame: 0, view: 'sliders'};
-let model = null, shape = '', cloudKey = '', cloud = null;
+let model = null, shape = '', cloudKey = '', cloud = null, directionsSeen = '', recomputing = false;
 window.ganPage = {times: [], renders: 0, output: null, state, error: null};
 
 const serverControls = () => document.getElementById('explore-server');
@@ -224,6 +225,8 @@ function build() {
       <label class="gp-row" ${model.num_classes ? '' : 'hidden'}>${model.label_kind}
         <select class="gp-class">${classes}</select></label>
       <div class="gp-sliders">${sliderRows()}</div>
+      <button type="button" class="gp-recompute" ${model.source === 'live' ? '' : 'hidden'}>recompute PCA directions
+        (the live model keeps changing)</button>
       <fieldset class="gp-interp"><legend>interpolate (drag the frame slider)</legend>
         <label>from seed <input type="number" class="gp-from" min="0" max="${seedMax}" value="${state.from}"></label>
         <button type="button" class="gp-from-current">from the current seed</button>
@@ -283,6 +286,10 @@ function onClick(event) {
     const seed = root.querySelector('.gp-seed');
     seed.value = Math.floor(Math.random() * (model.seeds.length / model.latent_dim));
     seed.dispatchEvent(new Event('input', {bubbles: true}));
+  } else if (cls === 'gp-recompute') {
+    note('recomputing the directions on the server…');
+    recomputing = true;
+    trigger('click');                           // page_model: a live run's directions are computed afresh
   } else if (cls === 'gp-from-current') {
     const from = root.querySelector('.gp-from');
     from.value = state.seed;
@@ -327,12 +334,19 @@ function receive() {
   const newShape = JSON.stringify([model.kind, model.latent_dim, model.num_classes, model.seeds.length,
                                    Object.values(model.directions).map((d) => d.k)]);
   if (!sameSource) Object.assign(state, {label: 0, view: 'sliders'});
+  const newDirections = JSON.stringify(Object.values(payload.directions).map((d) => d.shares));
   if (!sameSource || newShape !== shape || !root.querySelector('.gp-controls')) {
     shape = newShape;
     state.seed = Math.min(state.seed, model.seeds.length / model.latent_dim - 1);
     build();
     resetSliders();
+  } else if (newDirections !== directionsSeen) {     // recomputed directions: new slider rows, back to 0
+    root.querySelector('.gp-sliders').innerHTML = sliderRows();
+    note('');
+    resetSliders();
   }
+  directionsSeen = newDirections;
+  if (recomputing) { recomputing = false; note(''); }
   root.hidden = false;
   const server = serverControls();
   if (server) server.style.display = 'none';

@@ -147,9 +147,19 @@ def run_bench(seconds: float = 60.0, as_json: bool = False, targets: bool = True
         "ui": ui_latencies(ui_run),
         "publisher": publisher_overhead(default_config("digits"), min(seconds, 60.0)),
         "targets": others,
+        "page": page_latencies(),
     }
     print(json.dumps(result, indent=2) if as_json else render_table(result))
     return 0
+
+
+def page_latencies() -> dict:
+    """The Explore tab's in-page generator timed in headless Chromium (bench_page.py); it needs the dev tools."""
+    try:
+        from playground import bench_page
+        return bench_page.page_slider_latencies()
+    except ImportError as exc:
+        return {"not_measured": f"install requirements-dev.txt and Debian's chromium to time the page ({exc})"}
 
 
 def render_table(result) -> str:
@@ -167,6 +177,13 @@ def render_table(result) -> str:
     pub = result["publisher"]
     lines.append(f"trainer steps/s {pub['steps_per_sec_with_publisher']:.1f} with publisher vs "
                  f"{pub['steps_per_sec_bare']:.1f} bare ({pub['publisher_cost_share']:.1%} cost)")
+    page = result.get("page", {})
+    if "page_slider_digits_p95_ms" in page:
+        lines.append(f"in-page slider (tfjs) digits {page['page_slider_digits_p50_ms']:.1f} / "
+                     f"{page['page_slider_digits_p95_ms']:.1f} ms p50/p95, ring {page['page_slider_ring_p50_ms']:.1f}"
+                     f" / {page['page_slider_ring_p95_ms']:.1f} ms")
+    elif page:
+        lines.append(f"in-page slider: {page.get('not_measured')}")
     for name, row in result["targets"].items():
         lines.append(f"{name:<20}" + "  ".join(f"{r['seconds']:.0f}s: {_quality(r)}" for r in row["at"]))
     return "\n".join(lines)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 
@@ -25,6 +26,8 @@ def build_parser() -> argparse.ArgumentParser:
     budget.add_argument("--seconds", type=float, help="wall-clock training budget (default 60)")
     train.add_argument("--out", required=True, help="checkpoint directory to write")
     train.add_argument("--resume", metavar="DIR", help="continue training from this checkpoint")
+    train.add_argument("--devices", default=None, help="N or 'all': train on N GPUs (on a machine without one, N "
+                       "logical CPU devices) under tf.distribute; default 1, or GAN_DEVICES")
     for flag, kind in (("--loss", str), ("--model", str), ("--width", int), ("--seed", int),
                        ("--batch-size", int), ("--latent-dim", int), ("--lr-g", float), ("--lr-d", float),
                        ("--beta1", float), ("--d-steps", int), ("--ema", float), ("--image-size", int),
@@ -79,6 +82,9 @@ def config_from_args(args):
 def cmd_train(args) -> int:
     from tqdm import tqdm
 
+    from playground.engine import devices
+
+    placement = devices.use(args.devices or os.environ.get(devices.DEVICES_ENV, "1"))   # before TF sets devices up
     from playground.engine.checkpoints import load_run, save_run
     from playground.engine.run import Run
 
@@ -87,6 +93,7 @@ def cmd_train(args) -> int:
     if args.seconds is not None and args.seconds <= 0:
         raise ConfigError("--seconds must be positive")
     run = load_run(args.resume) if args.resume else Run.build(config_from_args(args))
+    print(placement.describe(), file=sys.stderr)
     seconds = args.seconds if args.steps is None and args.seconds is not None else (None if args.steps else 60.0)
     bar = tqdm(total=args.steps or seconds, unit="step" if args.steps else "s", file=sys.stderr,
                bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} {unit} [{elapsed}<{remaining}{postfix}]")

@@ -88,7 +88,8 @@ def test_two_devices_train_as_one_and_checkpoints_move_between_them(tmp_path):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
     assert_same_logs(two[f"resumed {BUNDLED_DIGITS}"], one[f"resumed {BUNDLED_DIGITS}"])
     # ... and a 2-device one resumes on one device where it stopped.
-    assert one[f"step {folders['two']}"] == 5 + 2 and np.isfinite(list(one[f"resumed {folders['two']}"][0].values())).all()
+    assert one[f"step {folders['two']}"] == 5 + 2
+    assert np.isfinite(list(one[f"resumed {folders['two']}"][0].values())).all()
 
 
 @pytest.mark.parametrize("text", ["0", "-1", "two", "1.5", "99"])

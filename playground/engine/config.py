@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass
 
 TOY_DATASETS = ("ring", "grid", "spiral", "moons", "points")
-IMAGE_DATASETS = ("digits", "mnist", "fashion")
+IMAGE_DATASETS = ("digits", "mnist", "fashion", "shapes")
 LOSSES = ("standard", "lsgan", "wgan-gp", "hinge")
 MODELS = ("auto", "mlp", "dcgan", "tutorial")
 
@@ -139,7 +139,7 @@ def _check_choice(name, value, allowed):
 
 def _check_dataset(dataset):
     if not isinstance(dataset, str) or not dataset:
-        raise ConfigError("dataset must be a name (ring, grid, spiral, moons, digits, mnist, fashion) or a path")
+        raise ConfigError(f"dataset must be a name ({', '.join(TOY_DATASETS[:-1] + IMAGE_DATASETS)}) or a path")
     if dataset in TOY_DATASETS or dataset in IMAGE_DATASETS:
         return
     if not os.path.exists(dataset):
@@ -176,7 +176,8 @@ TOY_DEFAULTS = dict(model="auto", width=64, latent_dim=2, batch_size=256, lr_g=2
 # ~70k steps), but R1 spreads the samples a little (92.7-95.7% high quality; the bench 24/25 at 89.9%); the longer
 # EMA tightens them again: 25/25 in 6 of 6 at 30 s and 60 s, 93.8-97.0%. A learning rate of 1e-3 instead held 60 s
 # but dropped modes by 120 s (24/25, 85.8%). README "Default recipes".
-DATASET_DEFAULTS = {"ring": dict(loss="lsgan", clusters=16), "grid": dict(r1_gamma=0.03, ema=0.999)}
+DATASET_DEFAULTS = {"ring": dict(loss="lsgan", clusters=16), "grid": dict(r1_gamma=0.03, ema=0.999),
+                    "shapes": dict(image_size=32, channels=3)}
 # Images: hinge loss, an EMA generator and Adam beta1 0 were each measured better per wall-clock second on
 # digits (beta1 0.5 -> 0: 15 s confident share 86-90% -> 91-93% over 3 seeds, 60 s FCD 4.5-5.1 -> 3.9-4.3); the
 # numbers are in README "Default recipes".

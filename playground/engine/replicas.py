@@ -18,7 +18,8 @@ def _context():
 
 
 def total(value):
-    """The sum of `value` over replicas (the global value of a `tf.nn.compute_average_loss` share); itself on one device."""
+    """The sum of `value` over replicas (the global value of a `tf.nn.compute_average_loss` share); itself on one
+    device."""
     context = _context()
     return value if context is None else context.all_reduce(tf.distribute.ReduceOp.SUM, value)
 

@@ -41,6 +41,15 @@ except devices.DeviceError as exc:
 run = Run.build(default_config("digits", seed=3, width=8, batch_size=16, augment=True))
 result["digits"] = [run.train(), run.train_chunk(2), run.train("d"), run.train("g")]
 save_run(run, f"{out}/digits")
+# The NaN guard: its saved state comes back on every device's copy of every variable.
+saved = [v.numpy() for v in run._state_variables()]
+run.save_good_state()
+run.train()
+result["restored step"] = run.restore_good_state()
+copies = [(c.numpy(), value) for v, value in zip(run._state_variables(), saved)
+          for c in getattr(v.value, "values", (v.value,))]
+result["copies"] = len(copies) / len(saved)
+result["restored"] = all((c == value).all() for c, value in copies)
 # ring: WGAN-GP, fresh fakes for G, two D steps per G step inside a chunk
 result["ring"] = [Run.build(default_config("ring", seed=3, batch_size=32, loss="wgan-gp", d_steps=2)).train_chunk(2)]
 for directory in resumes:
@@ -79,6 +88,8 @@ def test_two_devices_train_as_one_and_checkpoints_move_between_them(tmp_path):
     assert one["describe"] == "training on the CPU"
     assert "already set up its devices" in one["late"] and "GAN_DEVICES" in one["late"]
     assert "multiple of 2" in two["uneven"] and "uneven" not in one
+    assert two["restored"] and one["restored"] and (two["copies"], one["copies"]) == (2, 1)
+    assert two["restored step"] == one["restored step"] == 5
     for name in ("digits", "ring"):                    # same seed, same global batch: the same losses
         assert_same_logs(two[name], one[name])
     # The same files and weights from either device count; a 1-device checkpoint continues the same on two ...
@@ -100,3 +111,13 @@ def test_a_bad_devices_setting_says_what_is_allowed(text):
 
 def test_devices_parse_all_and_counts():
     assert devices.parse_devices(" ALL ") == "all" and devices.parse_devices("4") == 4
+
+
+def test_the_gpu_requirements_pin_the_same_versions_with_tensorflows_cuda_build():
+    def pins(name):
+        lines = (pathlib.Path(__file__).resolve().parent.parent / name).read_text().splitlines()
+        return dict(line.split("#")[0].strip().split("==") for line in lines if "==" in line)
+
+    cpu, gpu = pins("requirements.txt"), pins("requirements-gpu.txt")
+    assert gpu.pop("tensorflow[and-cuda]") == cpu.pop("tensorflow-cpu")
+    assert gpu == cpu

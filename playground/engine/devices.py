@@ -39,8 +39,11 @@ class Placement:
         """One line for the CLI and the status line, e.g. "training on 2 logical CPU devices (MirroredStrategy)"."""
         if self.strategy is None:
             return f"training on {'GPU ' + self.devices[0] if self.kind == 'GPU' else 'the CPU'}"
+        if isinstance(self.strategy, tf.distribute.MultiWorkerMirroredStrategy):
+            return (f"training on {self.replicas} {self.kind} devices of {len(self.devices)} machines "
+                    "(MultiWorkerMirroredStrategy)")
         what = "GPUs" if self.kind == "GPU" else "logical CPU devices"
-        return f"training on {self.replicas} {what} ({type(self.strategy).__name__})"
+        return f"training on {self.replicas} {what} (MirroredStrategy)"
 
     def scope(self):
         """Variables made inside are mirrored on every device."""

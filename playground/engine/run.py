@@ -50,8 +50,8 @@ class Run:
         self.config = resolve_config(config.validate(), dataset)
         self.dataset = dataset = datasets.as_trained(dataset, self.config)
         self.num_classes = dataset.num_classes if self.config.conditional or dataset.pseudo_labels else 0
+        self.placement = placement = devices.current()      # first: it may still split the CPU
         keras.utils.set_random_seed(self.config.seed)
-        self.placement = placement = devices.current()
         placement.check_batch(self.config.batch_size)
         with placement.scope():     # several devices: every variable is mirrored on each
             generator, discriminator = build_models(self.config, dataset.x.shape[1:], self.num_classes,

@@ -231,6 +231,5 @@ def render_devices(rows) -> str:
     lines = []
     for name, by_count in rows.items():
         cells = "  ".join(f"{count} device(s): {row['images_per_sec']:.0f} images/s" for count, row in by_count.items())
-        lines.append(f"{name:<16}{cells}   ({next(iter(by_count.values()))['devices']} ... "
-                     f"{list(by_count.values())[-1]['devices']})")
+        lines.append(f"{name:<16}{cells}   (last: {list(by_count.values())[-1]['devices']})")
     return "\n".join(lines)

@@ -58,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--no-targets", dest="targets", action="store_false",
                        help="skip the unconditional, ring and grid target runs (about 2 minutes)")
     bench.add_argument("--devices", type=int, default=None, metavar="N",
-                       help="only the devices figure: images/s on 1 vs N devices (logical CPU devices without a GPU)")
+                       help="only the devices figure: images/s on 1 and N devices (logical CPU devices without a GPU)")
     return parser
 
 
@@ -167,9 +167,9 @@ def cmd_bench(args) -> int:
     from playground.bench import devices_figure, render_devices, run_bench
 
     if args.devices is not None:
-        if not 2 <= args.devices <= 16:
-            raise ConfigError("--devices must be between 2 and 16 for the devices figure")
-        rows = devices_figure((1, args.devices), min(args.seconds, 60.0))
+        if not 1 <= args.devices <= 16:
+            raise ConfigError("--devices must be between 1 and 16 for the devices figure")
+        rows = devices_figure(sorted({1, args.devices}), min(args.seconds, 60.0))
         print(json.dumps(rows, indent=2) if args.json else render_devices(rows))
         return 0
 

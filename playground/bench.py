@@ -203,3 +203,45 @@ if __name__ == "__main__":
     parser.add_argument("--checkpoints", default="")
     args = parser.parse_args()
     _recipe_main(args.recipe, args.seconds, [float(c) for c in args.checkpoints.split(",") if c])
+
+
+# -- devices: images/s on 1 vs N devices (docs/bigger-runs.md) -------------------------------------------------
+# name -> (dataset, overrides): 28x28 grey digits and 64x64 colour shapes, both at the default global batch (64).
+DEVICE_RECIPES = {"digits 28x28": ("digits", {}), "shapes 64x64": ("shapes", {"image_size": 64})}
+# A child process per device count (devices are chosen once per process): argv devices, recipe name, seconds.
+_DEVICES_CHILD = ("import sys; from playground.engine import devices; devices.use(sys.argv[1]); "
+                  "from playground.bench import _devices_child; _devices_child(sys.argv[2], float(sys.argv[3]))")
+
+
+def devices_figure(counts=(1, 2), seconds: float = 20.0) -> dict:
+    """Images/s of each DEVICE_RECIPES entry on each device count, trained bare after tracing. Without a GPU the
+    devices are logical CPU devices: the same cores, so this shows what the all-reduce costs, not a speed-up."""
+    rows = {}
+    for name in DEVICE_RECIPES:
+        rows[name] = {}
+        for count in counts:
+            done = subprocess.run([sys.executable, "-c", _DEVICES_CHILD, str(count), name, str(seconds)],
+                                  capture_output=True, text=True, check=False)
+            if done.returncode != 0:
+                raise RuntimeError(f"devices bench {name} on {count} failed:\n{done.stderr[-2000:]}")
+            rows[name][count] = json.loads(done.stdout.strip().splitlines()[-1])
+    return rows
+
+
+def _devices_child(name: str, seconds: float):
+    from playground.engine.run import Run
+
+    dataset, overrides = DEVICE_RECIPES[name]
+    run = Run.build(default_config(dataset, **overrides))
+    run.train_chunk(2)                           # tracing is not part of the figure
+    steps, took = train_bare(run, seconds)
+    print(json.dumps({"devices": run.placement.describe(), "images_per_sec": steps * run.config.batch_size / took,
+                      "steps_per_sec": steps / took}))
+
+
+def render_devices(rows) -> str:
+    lines = []
+    for name, by_count in rows.items():
+        cells = "  ".join(f"{count} device(s): {row['images_per_sec']:.0f} images/s" for count, row in by_count.items())
+        lines.append(f"{name:<16}{cells}   (last: {list(by_count.values())[-1]['devices']})")
+    return "\n".join(lines)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import sys
 import time
 
@@ -27,6 +28,8 @@ def build_parser() -> argparse.ArgumentParser:
     budget.add_argument("--seconds", type=float, help="wall-clock training budget (default 60)")
     train.add_argument("--out", required=True, help="checkpoint directory to write")
     train.add_argument("--resume", metavar="DIR", help="continue training from this checkpoint")
+    train.add_argument("--devices", default=None, help="N or 'all': train on N GPUs (on a machine without one, N "
+                       "logical CPU devices) under tf.distribute; default 1, or GAN_DEVICES")
     for flag, kind in (("--loss", str), ("--model", str), ("--width", int), ("--seed", int),
                        ("--batch-size", int), ("--latent-dim", int), ("--lr-g", float), ("--lr-d", float),
                        ("--beta1", float), ("--d-steps", int), ("--ema", float), ("--image-size", int),
@@ -56,6 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--seconds", type=float, default=60.0, help="training budget per recipe")
     bench.add_argument("--no-targets", dest="targets", action="store_false",
                        help="skip the unconditional, ring and grid target runs (about 2 minutes)")
+    bench.add_argument("--devices", type=int, default=None, metavar="N",
+                       help="only the devices figure: images/s on 1 and N devices (logical CPU devices without a GPU)")
     return parser
 
 
@@ -82,10 +87,14 @@ def cmd_train(args) -> int:
     if args.seconds is not None and args.seconds <= 0:
         raise ConfigError("--seconds must be positive")
     config = None if args.resume else config_from_args(args)     # checked here, before TensorFlow loads
+    from playground.engine import devices
+
+    placement = devices.use(args.devices or os.environ.get(devices.DEVICES_ENV, "1"))   # before TF sets devices up
     from playground.engine.checkpoints import load_run, save_run
     from playground.engine.run import Run
 
     run = load_run(args.resume) if args.resume else Run.build(config)
+    print(placement.describe(), file=sys.stderr)
     budget = {"steps": args.steps} if args.steps else {"seconds": args.seconds or 60.0}
     first_step, started, progress = run.step, time.perf_counter(), None
     with _progress_bar(budget, started, first_step) as show:
@@ -158,6 +167,13 @@ def cmd_eval(args) -> int:
 
 
 def cmd_bench(args) -> int:
-    from playground.bench import run_bench
+    from playground.bench import devices_figure, render_devices, run_bench
+
+    if args.devices is not None:
+        if not 1 <= args.devices <= 16:
+            raise ConfigError("--devices must be between 1 and 16 for the devices figure")
+        rows = devices_figure(sorted({1, args.devices}), min(args.seconds, 60.0))
+        print(json.dumps(rows, indent=2) if args.json else render_devices(rows))
+        return 0
 
     return run_bench(seconds=args.seconds, as_json=args.json, targets=args.targets)

@@ -101,3 +101,13 @@ def test_argparse_errors_answer_before_tensorflow_loads():
                             capture_output=True, text=True, timeout=120)
     assert "invalid int value: 'many'" in result.stderr
     assert result.stdout.split() == ["exit", "2", "False"]
+
+
+def test_train_on_two_logical_devices_says_so_and_a_bad_count_is_refused(tmp_path):
+    out = tmp_path / "ring2"
+    result = cli("train", "--dataset", "ring", "--steps", "4", "--devices", "2", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "training on 2 logical CPU devices (MirroredStrategy)" in result.stderr
+    assert (out / "meta.json").is_file()
+    bad = cli("train", "--dataset", "ring", "--steps", "4", "--devices", "zero", "--out", str(tmp_path / "x"))
+    assert bad.returncode == 2 and "devices must be 'all' or a whole number" in bad.stderr

@@ -102,7 +102,7 @@ def _generator_passes(run, monkeypatch):
     from playground.engine.gan import GAN
 
     passes, make_noise = [], GAN._noise
-    monkeypatch.setattr(GAN, "_noise", lambda self, batch: passes.append(batch) or make_noise(self, batch))
+    monkeypatch.setattr(GAN, "_noise", lambda self, batch, seed: passes.append(batch) or make_noise(self, batch, seed))
     logs = run.gan.train_step(next(run.iterator))
     assert int(run.gan.d_optimizer.iterations) == 1 and int(run.gan.g_optimizer.iterations) == 1
     assert {"d_loss", "g_loss", "d_real", "d_fake", "grad_norm_d", "grad_norm_g"} <= set(logs)

@@ -5,6 +5,7 @@
 - 2D toys (ring, grid, spiral, moons, user `points`): a fixed, seeded pool of points, stored in *model
   space* (data / scale, roughly inside [-1, 1]); `real_sample` returns data coordinates again.
 - digits: 5,000 MNIST digits bundled in `assets/digits.npz` — works offline.
+- shapes: coloured circles, squares and triangles drawn at run time (`playground.data.shapes`) — works offline.
 - mnist, fashion: `keras.datasets` (downloads once, then Keras caches it); offline → DataError.
 - anything else is a path to a user upload (.zip, .npz or folder of images), read and validated by
   `playground.data.uploads` under `UploadLimits`.
@@ -24,6 +25,7 @@ import tensorflow as tf
 
 from playground.engine.config import TrainConfig
 from playground.data.distances import squared_distances
+from playground.data import shapes
 from playground.data.images import DataError, fit_uint8_images
 from playground.data.uploads import UploadLimits, load_upload
 
@@ -73,6 +75,9 @@ def load_dataset(config: TrainConfig, points: np.ndarray | None = None,
     if name == "digits":
         images, labels = load_digits()
         return _image_dataset("digits", images, labels, DIGIT_CLASSES, config)
+    if name == "shapes":
+        images, labels = shapes.draw_shapes(size=config.image_size)
+        return _image_dataset("shapes", images, labels, shapes.CLASS_NAMES, config)
     if name in KERAS_LOADERS:
         images, labels = _load_keras_dataset(name)
         classes = FASHION_CLASSES if name == "fashion" else DIGIT_CLASSES

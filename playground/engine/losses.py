@@ -1,4 +1,5 @@
-"""GAN losses as pure functions of discriminator outputs (logits). Each returns (d_loss, g_loss) pieces.
+"""GAN losses as pure functions of discriminator outputs (logits), per example: the caller averages them over
+the global batch (`tf.nn.compute_average_loss`, so that a batch split over devices averages the same way).
 
 All take raw discriminator outputs, never probabilities, so the sigmoid is fused into a stable softplus.
 WGAN-GP's gradient penalty needs the discriminator itself, so it lives in `gradient_penalty` below.
@@ -10,36 +11,36 @@ import tensorflow as tf
 
 def standard_d(real, fake):
     # -log D(x) - log(1 - D(G(z))), with D = sigmoid(logit): softplus(-r) + softplus(f)
-    return tf.reduce_mean(tf.nn.softplus(-real)) + tf.reduce_mean(tf.nn.softplus(fake))
+    return tf.nn.softplus(-real) + tf.nn.softplus(fake)
 
 
 def standard_g(fake):
     # Non-saturating generator loss: -log D(G(z)) (Goodfellow et al. 2014, sec. 3)
-    return tf.reduce_mean(tf.nn.softplus(-fake))
+    return tf.nn.softplus(-fake)
 
 
 def lsgan_d(real, fake):
-    return 0.5 * tf.reduce_mean(tf.square(real - 1.0)) + 0.5 * tf.reduce_mean(tf.square(fake))
+    return 0.5 * tf.square(real - 1.0) + 0.5 * tf.square(fake)
 
 
 def lsgan_g(fake):
-    return 0.5 * tf.reduce_mean(tf.square(fake - 1.0))
+    return 0.5 * tf.square(fake - 1.0)
 
 
 def wgan_d(real, fake):
-    return tf.reduce_mean(fake) - tf.reduce_mean(real)
+    return fake - real
 
 
 def wgan_g(fake):
-    return -tf.reduce_mean(fake)
+    return -fake
 
 
 def hinge_d(real, fake):
-    return tf.reduce_mean(tf.nn.relu(1.0 - real)) + tf.reduce_mean(tf.nn.relu(1.0 + fake))
+    return tf.nn.relu(1.0 - real) + tf.nn.relu(1.0 + fake)
 
 
 def hinge_g(fake):
-    return -tf.reduce_mean(fake)
+    return -fake
 
 
 LOSS_FUNCTIONS = {
@@ -68,19 +69,18 @@ def realness(logits, loss: str):
     return tf.sigmoid(logits)
 
 
-def gradient_penalty(critic, real, fake, extra_inputs=()):
-    """WGAN-GP: (||grad critic(x_hat)|| - 1)^2 on random interpolates x_hat (Gulrajani et al. 2017)."""
-    shape = tf.concat([tf.shape(real)[:1], tf.ones([tf.rank(real) - 1], tf.int32)], axis=0)
-    alpha = tf.random.uniform(shape, 0.0, 1.0)
+def gradient_penalty(critic, real, fake, alpha, extra_inputs=()):
+    """WGAN-GP: (||grad critic(x_hat)|| - 1)^2 per example, on the interpolates x_hat = real + alpha (fake - real)
+    with alpha uniform in [0, 1] per example (Gulrajani et al. 2017)."""
     mixed = real + alpha * (fake - real)
     norms = tf.sqrt(_squared_input_gradient_norms(critic, mixed, extra_inputs) + 1e-12)
-    return tf.reduce_mean(tf.square(norms - 1.0))
+    return tf.square(norms - 1.0)
 
 
 def r1_penalty(critic, real, extra_inputs=()):
-    """R1 (Mescheder et al. 2018): the mean over real examples of ||grad critic(x)||^2. Penalizing it keeps D
-    flat around the training data, so D cannot sharpen around a small dataset's images as training goes on."""
-    return tf.reduce_mean(_squared_input_gradient_norms(critic, real, extra_inputs))
+    """R1 (Mescheder et al. 2018): ||grad critic(x)||^2 per real example. Penalizing its mean keeps D flat
+    around the training data, so D cannot sharpen around a small dataset's images as training goes on."""
+    return _squared_input_gradient_norms(critic, real, extra_inputs)
 
 
 def _squared_input_gradient_norms(critic, x, extra_inputs):

@@ -17,20 +17,33 @@ KERNEL = 3
 # G's batch norm updates once per training step (one generator pass per step, gan.py): 0.98 keeps the ~50-step
 # horizon that 0.99 had with two passes (docs/recipes.md).
 BN_MOMENTUM = 0.98
+# G's first feature map is at most this wide: 64x64 images get a third upsampling stage (8 -> 16 -> 32 -> 64) and D
+# a third stride-2 conv; every size up to 32 keeps the two stages it always had, so its checkpoints still load.
+MAX_BASE = 8
 
 
-def build_models(config: TrainConfig, data_shape: tuple, num_classes: int):
+def build_models(config: TrainConfig, data_shape: tuple, num_classes: int, synchronized: bool = False):
     """(generator, discriminator) for a resolved config; `num_classes` > 0 makes them conditional (on real
-    classes, or on k-means clusters for a self-conditioned unconditional run)."""
+    classes, or on k-means clusters for a self-conditioned unconditional run). `synchronized`: the batch is split
+    over several devices, and G's batch norm takes its statistics over the whole batch (the weights are the same)."""
     arch = config.architecture
     if arch == "mlp":
         return mlp_generator(config, num_classes), mlp_discriminator(config, num_classes)
     if arch == "dcgan":
-        return (dcgan_generator(config, data_shape, num_classes),
+        return (dcgan_generator(config, data_shape, num_classes, synchronized),
                 dcgan_discriminator(config, data_shape, num_classes))
     if arch == "tutorial":
-        return tutorial_generator(config, data_shape), tutorial_discriminator(data_shape)
+        return tutorial_generator(config, data_shape, synchronized), tutorial_discriminator(data_shape)
     raise ValueError(f"unknown model {arch!r}")
+
+
+def upsampling_stages(size: int) -> int:
+    """Stride-2 stages from G's first feature map to a `size` image: two, plus one for each halving that keeps the
+    map whole while it is wider than MAX_BASE (28 -> 7 and 32 -> 8: two; 48 -> 6 and 64 -> 8: three)."""
+    stages, base = 2, size // 4
+    while base > MAX_BASE and base % 2 == 0:
+        stages, base = stages + 1, base // 2
+    return stages
 
 
 def _latent_input(latent_dim, classes, embed_dim=16):
@@ -77,16 +90,19 @@ def mlp_discriminator(config: TrainConfig, classes: int = 0) -> keras.Model:
     return keras.Model(inputs if classes else x, out, name="discriminator")
 
 
-def dcgan_generator(config: TrainConfig, data_shape: tuple, classes: int = 0) -> keras.Model:
-    """z → dense 4× smaller map → two stride-2 transposed convs → tanh image."""
+def dcgan_generator(config: TrainConfig, data_shape: tuple, classes: int = 0, synchronized=False) -> keras.Model:
+    """z → dense map (size / 2^stages) → stride-2 transposed convs, halving the channels each → tanh image."""
     size, _, channels = data_shape
-    base, width = size // 4, config.width
+    stages, width = upsampling_stages(size), config.width
+    base, filters = size // 2 ** stages, width * 2 ** (stages - 1)
     inputs, h = _latent_input(config.latent_dim, classes)
-    h = layers.Dense(base * base * width * 2, use_bias=False)(h)
-    h = layers.ReLU()(layers.BatchNormalization(momentum=BN_MOMENTUM)(h))
-    h = layers.Reshape((base, base, width * 2))(h)
-    h = layers.Conv2DTranspose(width, KERNEL, strides=2, padding="same", use_bias=False)(h)
-    h = layers.ReLU()(layers.BatchNormalization(momentum=BN_MOMENTUM)(h))
+    h = layers.Dense(base * base * filters, use_bias=False)(h)
+    h = layers.ReLU()(layers.BatchNormalization(momentum=BN_MOMENTUM, synchronized=synchronized)(h))
+    h = layers.Reshape((base, base, filters))(h)
+    for _ in range(stages - 1):
+        filters //= 2
+        h = layers.Conv2DTranspose(filters, KERNEL, strides=2, padding="same", use_bias=False)(h)
+        h = layers.ReLU()(layers.BatchNormalization(momentum=BN_MOMENTUM, synchronized=synchronized)(h))
     out = layers.Conv2DTranspose(channels, KERNEL, strides=2, padding="same", activation="tanh", name="image")(h)
     return keras.Model(inputs, out, name="generator")
 
@@ -94,9 +110,10 @@ def dcgan_generator(config: TrainConfig, data_shape: tuple, classes: int = 0) ->
 def dcgan_discriminator(config: TrainConfig, data_shape: tuple, classes: int = 0) -> keras.Model:
     x = keras.Input(data_shape, name="image")
     inputs = [x]
-    width = config.width
-    h = layers.LeakyReLU(0.2)(_normed(layers.Conv2D(width, KERNEL, strides=2, padding="same"), config)(x))
-    h = layers.LeakyReLU(0.2)(_normed(layers.Conv2D(width * 2, KERNEL, strides=2, padding="same"), config)(h))
+    width, h = config.width, x
+    for stage in range(upsampling_stages(data_shape[0])):      # mirrors G: one stride-2 conv per stage
+        h = layers.LeakyReLU(0.2)(_normed(layers.Conv2D(width * 2 ** stage, KERNEL, strides=2, padding="same"),
+                                          config)(h))
     h = layers.Flatten()(h)
     # A dense feature layer before the logit lowered digits' FCD (docs/recipes.md): config.d_features units in a
     # conditional (or self-conditioned) D, width * 4 in an unconditional one.
@@ -107,17 +124,17 @@ def dcgan_discriminator(config: TrainConfig, data_shape: tuple, classes: int = 0
     return keras.Model(inputs if classes else x, out, name="discriminator")
 
 
-def tutorial_generator(config: TrainConfig, data_shape: tuple) -> keras.Model:
+def tutorial_generator(config: TrainConfig, data_shape: tuple, synchronized=False) -> keras.Model:
     """The generator of the TensorFlow DCGAN tutorial (2.3M parameters for 28×28)."""
     size, _, channels = data_shape
     base = size // 4
     z = keras.Input((config.latent_dim,), name="z")
     h = layers.Dense(base * base * 256, use_bias=False)(z)
-    h = layers.LeakyReLU()(layers.BatchNormalization()(h))
+    h = layers.LeakyReLU()(layers.BatchNormalization(synchronized=synchronized)(h))
     h = layers.Reshape((base, base, 256))(h)
     for filters, stride in ((128, 1), (64, 2)):
         h = layers.Conv2DTranspose(filters, 5, strides=stride, padding="same", use_bias=False)(h)
-        h = layers.LeakyReLU()(layers.BatchNormalization()(h))
+        h = layers.LeakyReLU()(layers.BatchNormalization(synchronized=synchronized)(h))
     out = layers.Conv2DTranspose(channels, 5, strides=2, padding="same", use_bias=False, activation="tanh")(h)
     return keras.Model(z, out, name="generator")
 

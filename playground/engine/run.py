@@ -13,7 +13,7 @@ import numpy as np
 import tensorflow as tf
 
 from playground.data import datasets
-from playground.engine import losses
+from playground.engine import devices, losses
 from playground.engine.config import TrainConfig
 from playground.data.distances import squared_distances
 from playground.engine.gan import GAN
@@ -35,7 +35,8 @@ GOOD_STATE_SECONDS = 5.0
 
 
 class SingleDeviceAdam(keras.optimizers.Adam):
-    """Adam without the cross-replica gradient sum, which is the identity on one CPU.
+    """Adam without its own cross-replica gradient sum: the GAN sums gradients over replicas itself (so it can log
+    their norm, engine/replicas.py), and on one device the sum is the identity.
 
     Keras's TensorFlow optimizer sums gradients with `ReplicaContext.all_reduce`, whose `tf.custom_gradient`
     registers a gradient function in TensorFlow's global registry each time a step is traced. That entry keeps
@@ -44,8 +45,6 @@ class SingleDeviceAdam(keras.optimizers.Adam):
     """
 
     def _all_reduce_sum_gradients(self, grads_and_vars):
-        if tf.distribute.has_strategy():      # a real multi-device strategy still gets its all-reduce
-            return super()._all_reduce_sum_gradients(grads_and_vars)
         return list(grads_and_vars)
 
 
@@ -89,18 +88,24 @@ class Run:
         self.config = resolve_config(config, dataset)
         self.dataset = dataset = datasets.as_trained(dataset, self.config)
         self.num_classes = dataset.num_classes if self.config.conditional or dataset.pseudo_labels else 0
+        self.placement = placement = devices.current()      # first: it may still split the CPU
         keras.utils.set_random_seed(self.config.seed)
-        generator, discriminator = build_models(self.config, dataset.x.shape[1:], self.num_classes)
-        images = dataset.kind == "image"
-        self.gan = GAN(generator, discriminator, self.config.latent_dim, self.num_classes, ema_decay=self.config.ema,
-                       augment=self.config.augment and images, shared_fakes=images)
-        self.gan.compile(d_optimizer=self._adam(self.config.lr_d), g_optimizer=self._adam(self.config.lr_g),
-                         loss=self.config.loss, gp_weight=self.config.gp_weight,
-                         r1_gamma=self.config.r1_gamma)
-        self.iterator = iter(datasets.make_pipeline(dataset, self.config.batch_size, self.config.seed))
-        self._train_step = tf.function(self.gan.train_step)
-        self._d_step = tf.function(self.gan.d_step)
-        self._g_step = tf.function(self.gan.g_step)
+        placement.check_batch(self.config.batch_size)
+        with placement.scope():     # several devices: every variable is mirrored on each
+            generator, discriminator = build_models(self.config, dataset.x.shape[1:], self.num_classes,
+                                                    synchronized=placement.replicas > 1)
+            images = dataset.kind == "image"
+            self.gan = GAN(generator, discriminator, self.config.latent_dim, self.num_classes,
+                           ema_decay=self.config.ema, augment=self.config.augment and images, shared_fakes=images,
+                           seed=self.config.seed)
+            self.gan.compile(d_optimizer=self._adam(self.config.lr_d), g_optimizer=self._adam(self.config.lr_g),
+                             loss=self.config.loss, gp_weight=self.config.gp_weight,
+                             r1_gamma=self.config.r1_gamma)
+        self.iterator = iter(placement.distribute(lambda batch, seed: datasets.make_pipeline(dataset, batch, seed),
+                                                  self.config.batch_size, self.config.seed))
+        self._train_step = tf.function(placement.step(self.gan.train_step))
+        self._d_step = tf.function(placement.step(self.gan.d_step))
+        self._g_step = tf.function(placement.step(self.gan.g_step))
         self._chunk = tf.function(self._chunk_eager)
         self._toy_probe = tf.function(self._toy_probe_eager)
         self._raw_points = tf.function(lambda z, labels: self.gan.generator(self.gan.model_inputs(z, labels),
@@ -198,12 +203,13 @@ class Run:
         return {k: float(v) for k, v in logs.items()}
 
     def _one_step(self, iterator, d_steps):
+        on_devices = self.placement.step
         if d_steps == 1:
-            return self.gan.train_step(next(iterator))
+            return on_devices(self.gan.train_step)(next(iterator))
         logs = {}
         for _ in range(d_steps):
-            logs.update(self.gan.d_step(*next(iterator)))
-        logs.update(self.gan.g_step(next(iterator)[1]))
+            logs.update(on_devices(self.gan.d_step)(*next(iterator)))
+        logs.update(on_devices(self.gan.g_step)(next(iterator)[1]))
         return logs
 
     def _chunk_eager(self, iterator, steps, d_steps):
@@ -283,9 +289,9 @@ class Run:
         realness = losses.realness(self._judge(grid, grid_labels), self.config.loss)[:, 0]
         with tf.GradientTape() as tape:
             tape.watch(fake)
-            g_loss = self.gan.g_loss_fn(self._judge(fake, fake_labels))
+            g_loss = tf.reduce_sum(self.gan.g_loss_fn(self._judge(fake, fake_labels)))
         # The generator moves its samples down the gradient of its loss: that is the arrow.
-        return realness, -tape.gradient(g_loss, fake) * tf.cast(tf.shape(fake)[0], tf.float32)
+        return realness, -tape.gradient(g_loss, fake)
 
 
 def _view_bounds(real: np.ndarray):

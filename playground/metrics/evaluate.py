@@ -6,7 +6,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 
-from playground.data import datasets
+from playground.data import datasets, shapes
 from playground.metrics import quality as metrics
 
 DIGIT_DATASETS = ("digits", "mnist")   # the classifier knows digits; its FCD means nothing for other images
@@ -36,6 +36,8 @@ def quality(sampler, dataset: datasets.Dataset, n: int = LIVE_SAMPLES, seed: int
     if dataset.name in DIGIT_DATASETS and samples.shape[1:] == metrics.IMAGE_SHAPE:
         # Cluster numbers are not digit classes: no label accuracy for a self-conditioned run.
         return metrics.image_metrics(samples, None if dataset.pseudo_labels else labels), samples
+    if dataset.name == "shapes" and samples.shape[-1] == 3:
+        return shapes.shape_metrics(samples, None if dataset.pseudo_labels else labels), samples
     return {}, samples
 
 

@@ -50,6 +50,7 @@ class Snapshot:
     warnings: tuple = ()              # human-readable, newest last
     config: TrainConfig | None = None
     error: str | None = None          # set when status == "error"
+    devices: str = ""                 # where it trains, e.g. "training on the CPU" (engine.devices)
 
 
 def empty_snapshot(config: TrainConfig | None = None) -> Snapshot:

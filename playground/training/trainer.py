@@ -235,7 +235,7 @@ class Trainer:
             step=run.step, status=self._status, wall_time=self._wall_time, steps_per_sec=self._speed,
             history_steps=steps, history=values, samples=samples,
             sample_labels=None if run.fixed_labels is None else frozen_array(run.fixed_labels, np.int32),
-            toy=toy, metrics=dict(self._metrics), config=run.config,
+            toy=toy, metrics=dict(self._metrics), config=run.config, devices=run.placement.describe(),
             warnings=tuple(self._warnings) + ((self._collapse,) if self._collapse else ()))
 
     def _update_metrics(self, run: Run, wait: bool):

@@ -276,6 +276,9 @@ def warm_up(checkpoints_dir=None) -> None:
 
     started = time.perf_counter()
     try:
+        from playground.engine import devices   # first: GAN_DEVICES may split the CPU, only possible before TF starts
+
+        print(devices.current().describe(), flush=True)
         import playground.training.trainer  # noqa: F401  (TensorFlow, Keras, the engine)
         choices = checkpoint_choices(checkpoints_dir or checkpoints_root())
         if choices:

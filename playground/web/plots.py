@@ -319,6 +319,8 @@ METRIC_FORMATS = {
     "confident_share": ("Confident samples", "{:.0%}", "classifier is > 90% sure of the digit"),
     "classes_covered": ("Digit classes", "{:.0f} of 10", "classes seen in >= 1% of samples"),
     "label_accuracy": ("Label accuracy", "{:.0%}", "samples classified as the class asked for"),
+    "recognised_share": ("Clean shapes", "{:.0%}", "one shape in one palette colour on a clean background"),
+    "shape_classes_covered": ("Shape classes", "{:.0f} of 12", "shape-colour pairs seen in >= 1% of samples"),
     "modes_covered": ("Modes covered", "{:.0f}", "Gaussians that get their share of samples"),
     "high_quality_share": ("High-quality share", "{:.0%}", "samples within 3 sd of a mode"),
     "step": ("Measured at step", "{:,.0f}", "metrics are computed beside training every few seconds"),

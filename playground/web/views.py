@@ -21,7 +21,7 @@ def status_line(snapshot, live_status=None) -> str:
     if status == "running" and snapshot.status == "idle":
         return "**starting** · loading data and building the models (a few seconds)…"
     text = (f"**{status}** · step {snapshot.step:,} · {snapshot.steps_per_sec:.1f} steps/s · "
-            f"{snapshot.wall_time:.1f} s trained")
+            f"{snapshot.wall_time:.1f} s trained" + (f" · {snapshot.devices}" if snapshot.devices else ""))
     return text + (f"\n\n**Error:** {snapshot.error}" if snapshot.error else "")
 
 

@@ -14,7 +14,8 @@ from playground.engine.config import default_config
 from playground.web.saved_runs import save_session_run
 from playground.web.sessions import SessionRegistry
 from playground.web.visitors import owner_of, valid_browser_secret
-from test_ui import TINY_RING, free_port, prepared_checkpoints, wait_for
+from test_public_safety import launched
+from test_ui import TINY_RING, prepared_checkpoints, wait_for
 from test_ui_e2e import CHROMIUM, CHROMIUM_ARGS
 
 SLIDERS = [0.0] * 6
@@ -22,13 +23,12 @@ SLIDERS = [0.0] * 6
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    from playground.web.app import build_demo, launch_options
+    from playground.web.app import build_demo
 
     root = prepared_checkpoints(tmp_path_factory)
     registry = SessionRegistry(max_trainings=2, max_train_seconds=None)
     demo = build_demo(registry=registry, checkpoints_dir=root)
-    _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=free_port(), quiet=True,
-                            **launch_options())
+    url = launched(demo)
     yield dict(url=url, registry=registry, root=root)
     registry.close_all()
     demo.close()

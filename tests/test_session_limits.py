@@ -115,6 +115,14 @@ def test_step_counts_against_the_runs_time_limit(registry):
         reg.step("alice", ring(), None, 1, "both")
 
 
+def test_a_huge_points_box_is_refused_before_its_lines_are_read():
+    from playground.web.sessions import parse_points
+
+    assert len(parse_points("1, 2\n" * 5000)) == 5000
+    with pytest.raises(SessionError, match="the points box holds 50,000,001 characters"):
+        parse_points("\n" * 50_000_000 + "1")
+
+
 # -- 5. per visitor ----------------------------------------------------------------------------------------
 def test_a_visitor_trains_in_one_tab_at_a_time(registry):
     reg = registry(max_trainings=3, max_per_visitor=1)

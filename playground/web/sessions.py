@@ -34,6 +34,7 @@ DEFAULT_MAX_PER_VISITOR = 1
 DEFAULT_MAX_BUILT_RUNS = 8        # a digits run is ~55 MB
 IDLE_SESSION_SECONDS = 3600.0     # sessions that never sent "unload" (killed browsers) are dropped after this
 MAX_POINT_LINES = 5000
+MAX_POINTS_TEXT = 40 * MAX_POINT_LINES      # characters in the points box, checked before any line is read
 
 
 class SessionError(ValueError):
@@ -320,6 +321,9 @@ def parse_points(text: str) -> np.ndarray:
     """ "x, y" (or "x y") per line → float (N, 2); blank lines and # comments are skipped."""
     if not isinstance(text, str) or not text.strip():
         raise SessionError("the points box is empty; type one 'x, y' pair per line (at least 8 lines)")
+    if len(text) > MAX_POINTS_TEXT:
+        raise SessionError(f"the points box holds {len(text):,} characters; up to {MAX_POINT_LINES} lines of 'x, y' "
+                           f"({MAX_POINTS_TEXT:,} characters) are accepted, and a few hundred are plenty")
     rows = []
     for number, line in enumerate(text.splitlines(), start=1):
         line = line.split("#", 1)[0].strip()

@@ -100,7 +100,8 @@ class Session:
 
 
 class SessionRegistry(RunBudget):
-    """Thread-safe map session id → Session, with the server-wide training cap."""
+    """Thread-safe map session id → Session, with the training caps (server-wide and per visitor) and, from
+    RunBudget, the budget of built runs."""
 
     def __init__(self, max_trainings: int = DEFAULT_MAX_TRAININGS,
                  max_train_seconds: float | None = DEFAULT_MAX_TRAIN_SECONDS,

@@ -81,6 +81,7 @@ def start_server(cap: int):
     from playground.web.app import build_demo, warm_up
 
     registry = SessionRegistry.from_env()
+    registry.max_per_visitor = cap            # every session comes from 127.0.0.1: one visitor
     demo = build_demo(registry=registry)
     _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=free_port(),
                             quiet=True)

@@ -8,8 +8,8 @@ import pytest
 from conftest import wait_for
 
 from playground.engine.config import default_config
-from playground.web.saved_runs import (SamplerCache, checkpoint_choices, save_session_run, unpack_run_zip,
-                                   user_checkpoints_root, zip_run)
+from playground.web.saved_runs import (SamplerCache, checkpoint_choices, owner_checkpoints_root, save_session_run,
+                                       unpack_run_zip, zip_run)
 from playground.web.sessions import BusyError, SessionError, SessionRegistry, checkpoints_root, parse_points
 
 TINY_TOY = dict(width=16, batch_size=32, latent_dim=4, seed=3)
@@ -162,7 +162,7 @@ def test_save_zip_unpack_round_trip(stepped, tmp_path):
     with pytest.raises(ValueError, match="must not contain"):
         save_session_run(session, "../escape", tmp_path)
     folder = save_session_run(session, "my-run", tmp_path)
-    assert folder == user_checkpoints_root(tmp_path) / "my-run" and session.unsaved_steps() == 0
+    assert folder == owner_checkpoints_root(tmp_path, session.owner_key()) / "my-run" and session.unsaved_steps() == 0
     archive = zip_run(folder, tmp_path)
     unpacked = tmp_path / "unpacked"
     unpacked.mkdir()
@@ -170,10 +170,12 @@ def test_save_zip_unpack_round_trip(stepped, tmp_path):
     assert run.step == 2 and run.config == session.trainer.run.config
 
     stepped.step("bob", ring(), None, 1, "both")
-    with pytest.raises(SessionError, match="already exists"):   # one session cannot overwrite another's run
+    stepped.session("bob").owner = session.owner_key()           # another tab of the same browser
+    with pytest.raises(ValueError, match="already exists"):     # one session cannot overwrite another's run
         save_session_run(stepped.session("bob"), "my-run", tmp_path)
     save_session_run(session, "my-run", tmp_path)                # its own run it may update
-    assert [label for label, _ in checkpoint_choices(tmp_path)] == ["bundled: unpacked", "saved: my-run"]
+    labels = [label for label, _ in checkpoint_choices(tmp_path, session.owner_key())]
+    assert labels == ["bundled: unpacked", "saved: my-run"]
 
 
 def test_save_needs_a_run(registry, tmp_path):

@@ -13,6 +13,7 @@ import zlib
 import numpy as np
 
 from playground.data.images import ENV_VARS, DataError, fit_uint8_images
+from playground.text import shown
 
 IMAGE_KEYS = ("images", "x")
 LABEL_KEYS = ("labels", "y")
@@ -28,7 +29,7 @@ def read_npz(archive, source, size, channels, limits):
     arrays = {}
     for info in archive.infolist():
         if not info.filename.endswith(".npy"):
-            raise DataError(f"{source!r} is not a valid .npz file: {info.filename!r} is not a NumPy array; {NPZ_HELP}")
+            raise DataError(f"{shown(source)} is not a valid .npz file: {shown(info.filename)} is not a NumPy array; {NPZ_HELP}")
         arrays[info.filename[:-4]] = (info, *_npy_header(archive, info, source))
     image_key = _pick_image_key(list(arrays), source)
     _check_image_header(*arrays[image_key][1:], image_key, source, limits)
@@ -51,12 +52,12 @@ def _npy_header(archive, info, source):
                 np.lib.format.read_array_header_2_0
             shape, _, dtype = read_header(stream)
     except (ValueError, EOFError, OSError, zipfile.BadZipFile, zlib.error) as err:
-        raise DataError(f"{source!r}: array {info.filename!r} is not a valid .npy array ({err}); {NPZ_HELP}") from err
+        raise DataError(f"{shown(source)}: array {shown(info.filename)} is not a valid .npy array ({shown(str(err))}); {NPZ_HELP}") from err
     if dtype.hasobject:
-        raise DataError(f"{source!r}: array {info.filename!r} holds Python objects, which are never loaded (they could "
+        raise DataError(f"{shown(source)}: array {shown(info.filename)} holds Python objects, which are never loaded (they could "
                         f"run code); {NPZ_HELP}")
     if int(np.prod(shape)) * dtype.itemsize > info.file_size:
-        raise DataError(f"{source!r}: array {info.filename!r} claims shape {shape} but holds fewer bytes; the file "
+        raise DataError(f"{shown(source)}: array {shown(info.filename)} claims shape {shape} but holds fewer bytes; the file "
                         "is corrupt or crafted")
     return shape, dtype
 
@@ -67,11 +68,11 @@ def _pick_image_key(keys, source):
             return key
     if len(keys) == 1:
         return keys[0]
-    raise DataError(f"{source!r} has arrays {sorted(keys)} but none is named 'images' or 'x'; {NPZ_HELP}")
+    raise DataError(f"{shown(source)} has arrays {sorted(keys)} but none is named 'images' or 'x'; {NPZ_HELP}")
 
 
 def _check_image_header(shape, dtype, key, source, limits):
-    where = f"{source!r} array {key!r}"
+    where = f"{shown(source)} array {shown(key)}"
     if len(shape) == 4 and shape[-1] not in (1, 3, 4) and shape[1] in (1, 3, 4):
         raise DataError(f"{where} has shape {shape}, which looks channels-first; transpose it to (N, H, W, C)")
     if len(shape) not in (3, 4) or (len(shape) == 4 and shape[-1] not in (1, 3, 4)) or 0 in shape:
@@ -94,12 +95,12 @@ def _read_npy(archive, info, source):
         with archive.open(info) as stream:
             return np.lib.format.read_array(stream, allow_pickle=False)
     except (ValueError, EOFError, OSError, zipfile.BadZipFile, zlib.error) as err:
-        raise DataError(f"{source!r}: array {info.filename!r} could not be read ({err}); the file is corrupt") from err
+        raise DataError(f"{shown(source)}: array {shown(info.filename)} could not be read ({shown(str(err))}); the file is corrupt") from err
 
 
 def _npz_pixels(images, key, source):
     """Values → uint8 0..255, by explicit rules; anything ambiguous is said in a note, not guessed silently."""
-    where = f"{source!r} array {key!r}"
+    where = f"{shown(source)} array {shown(key)}"
     if images.dtype.kind == "b":
         return images.astype(np.uint8) * 255, (f"{where}: true/false values read as white/black",)
     if images.dtype.kind in "ui":
@@ -122,7 +123,7 @@ def _npz_pixels(images, key, source):
 
 
 def _npz_labels(labels, count, key, source, limits):
-    where = f"{source!r} array {key!r}"
+    where = f"{shown(source)} array {shown(key)}"
     if labels.shape != (count,):
         raise DataError(f"{where} has shape {labels.shape}; labels must be one whole number per image, shape ({count},)")
     if labels.dtype.kind not in "uifb" or (labels.dtype.kind == "f" and not np.isfinite(labels).all()):

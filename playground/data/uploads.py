@@ -38,6 +38,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from playground.data.images import ENV_VARS, DataError, fit_image
 from playground.data.npz import read_npz
+from playground.text import shown
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp")
 PIL_FORMATS = ("PNG", "JPEG", "GIF", "BMP", "WEBP")  # only these decoders ever see user bytes
@@ -77,7 +78,7 @@ def _positive_number(var, text, kind):
         value = None
     if value is None or not value > 0:
         raise DataError(f"environment variable {var} must be a positive {'whole ' if kind is int else ''}number, "
-                        f"got {text!r}")
+                        f"got {shown(text)}")
     return value
 
 
@@ -102,25 +103,25 @@ def load_upload(path, size: int, channels: int, limits: UploadLimits) -> LoadedI
     """Read a .zip, .npz or folder of images into uint8 (N, size, size, channels), or raise DataError."""
     path = pathlib.Path(path)
     if not path.exists():
-        raise DataError(f"dataset path {str(path)!r} does not exist; give a .zip, .npz or folder of images")
+        raise DataError(f"dataset path {shown(str(path))} does not exist; give a .zip, .npz or folder of images")
     if path.is_dir():
-        return _decode_members(_folder_members(path, limits), f"folder {path.name!r}", size, channels, limits)
+        return _decode_members(_folder_members(path, limits), f"folder {shown(path.name)}", size, channels, limits)
     suffix = path.suffix.lower()
     if suffix not in (".zip", ".npz"):
-        raise DataError(f"dataset file {path.name!r} is not a .zip of images, an .npz array file or a folder "
+        raise DataError(f"dataset file {shown(path.name)} is not a .zip of images, an .npz array file or a folder "
                         f"of images; put your pictures ({', '.join(IMAGE_EXTENSIONS)}) in a .zip and upload that")
     _check_upload_size(path, limits)
     with _open_zip(path, suffix) as archive:
         _check_zip_directory(archive, path.name, limits)
         if suffix == ".npz":
             return LoadedImages(*read_npz(archive, path.name, size, channels, limits))
-        return _decode_members(_zip_members(archive), f"zip {path.name!r}", size, channels, limits)
+        return _decode_members(_zip_members(archive), f"zip {shown(path.name)}", size, channels, limits)
 
 
 def _check_upload_size(path, limits):
     megabytes = path.stat().st_size / MB
     if megabytes > limits.max_upload_mb:
-        raise DataError(f"{path.name!r} is {megabytes:.1f} MB; uploads are limited to {limits.max_upload_mb:g} MB "
+        raise DataError(f"{shown(path.name)} is {megabytes:.1f} MB; uploads are limited to {limits.max_upload_mb:g} MB "
                         f"(set {ENV_VARS['max_upload_mb']} to change it)")
 
 
@@ -131,7 +132,7 @@ def _open_zip(path, suffix):
         return zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as err:
         kind = "a valid .npz file (a NumPy archive saved with np.savez)" if suffix == ".npz" else "a valid zip archive"
-        raise DataError(f"{path.name!r} is not {kind}: it is corrupt or truncated ({err}); re-create it and "
+        raise DataError(f"{shown(path.name)} is not {kind}: it is corrupt or truncated ({shown(str(err))}); re-create it and "
                         "upload it again") from err
 
 
@@ -139,21 +140,21 @@ def _check_zip_directory(archive, source, limits):
     """Reject unsafe or oversized archives using only the zip's table of contents."""
     infos = archive.infolist()
     if len(infos) > limits.max_files:
-        raise DataError(f"{source!r} has too many files ({len(infos):,}); the limit is {limits.max_files:,} "
+        raise DataError(f"{shown(source)} has too many files ({len(infos):,}); the limit is {limits.max_files:,} "
                         f"(set {ENV_VARS['max_files']} to change it)")
     for info in infos:
         if _is_unsafe_name(info.filename):
-            raise DataError(f"{source!r} contains an unsafe path {info.filename!r} (absolute or with '..'); "
+            raise DataError(f"{shown(source)} contains an unsafe path {shown(info.filename)} (absolute or with '..'); "
                             "zip the folder again with relative paths")
     expanded = sum(info.file_size for info in infos) / MB
     if expanded > limits.max_expanded_mb:
-        raise DataError(f"{source!r} would expand to {expanded:,.0f} MB; the limit is {limits.max_expanded_mb:g} MB "
+        raise DataError(f"{shown(source)} would expand to {expanded:,.0f} MB; the limit is {limits.max_expanded_mb:g} MB "
                         f"(a zip bomb, or simply too big; set {ENV_VARS['max_expanded_mb']} to change it)")
     for info in infos:
         if info.flag_bits & 0x1:
-            raise DataError(f"{source!r} member {info.filename!r} is password-protected; upload an unencrypted zip")
+            raise DataError(f"{shown(source)} member {shown(info.filename)} is password-protected; upload an unencrypted zip")
         if info.compress_type not in SAFE_COMPRESSION:
-            raise DataError(f"{source!r} member {info.filename!r} uses an unsupported compression method "
+            raise DataError(f"{shown(source)} member {shown(info.filename)} uses an unsupported compression method "
                             f"({info.compress_type}); re-create the zip with the standard 'deflate' method")
 
 
@@ -174,10 +175,10 @@ def read_zip_member(archive, info) -> bytes:
         with archive.open(info) as stream:
             data = stream.read(info.file_size + 1)
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError, RuntimeError) as err:
-        raise DataError(f"member {info.filename!r} could not be read from the archive ({err}); "
+        raise DataError(f"member {shown(info.filename)} could not be read from the archive ({shown(str(err))}); "
                         "the archive is corrupt — re-create it") from err
     if len(data) != info.file_size:
-        raise DataError(f"member {info.filename!r} is not the size the archive declares; the archive is corrupt "
+        raise DataError(f"member {shown(info.filename)} is not the size the archive declares; the archive is corrupt "
                         "or crafted — re-create it")
     return data
 
@@ -191,16 +192,16 @@ def _folder_members(root, limits):
         for filename in files:
             full = os.path.join(folder, filename)
             if not os.path.realpath(full).startswith(real_root + os.sep):
-                raise DataError(f"folder {root.name!r}: {filename!r} links outside the folder; copy the file in "
+                raise DataError(f"folder {shown(root.name)}: {shown(filename)} links outside the folder; copy the file in "
                                 "instead of linking it")
             members.append(_Member(os.path.relpath(full, root).replace(os.sep, "/"), os.path.getsize(full),
                                    lambda full=full: pathlib.Path(full).read_bytes()))
             total += members[-1].size
             if len(members) > limits.max_files:
-                raise DataError(f"folder {root.name!r} has more than {limits.max_files:,} files "
+                raise DataError(f"folder {shown(root.name)} has more than {limits.max_files:,} files "
                                 f"(set {ENV_VARS['max_files']} to change the limit)")
     if total / MB > limits.max_expanded_mb:
-        raise DataError(f"folder {root.name!r} holds {total / MB:,.0f} MB of files; the limit is "
+        raise DataError(f"folder {shown(root.name)} holds {total / MB:,.0f} MB of files; the limit is "
                         f"{limits.max_expanded_mb:g} MB (set {ENV_VARS['max_expanded_mb']} to change it)")
     return members
 
@@ -257,7 +258,7 @@ def folder_labels(names, source, limits):
         return None, ()
     if not all(nested):
         flat, deep = names[nested.index(False)], names[nested.index(True)]
-        raise DataError(f"{source} has images both at the top ({flat!r}) and in sub-folders ({deep!r}); put every "
+        raise DataError(f"{source} has images both at the top ({shown(flat)}) and in sub-folders ({shown(deep)}); put every "
                         "image in a class folder (labelled) or none of them (unlabelled)")
     class_names = tuple(sorted({p[0] for p in parts}))
     if len(class_names) > limits.max_classes:
@@ -272,13 +273,13 @@ def open_image(data, name, size, channels, limits):
     try:
         picture = Image.open(io.BytesIO(data), formats=PIL_FORMATS)
     except Image.DecompressionBombError as err:
-        raise DataError(f"image {name!r} is too large ({err}); the limit is {limits.max_image_pixels:,} pixels") from err
+        raise DataError(f"image {shown(name)} is too large ({shown(str(err))}); the limit is {limits.max_image_pixels:,} pixels") from err
     except DECODE_ERRORS as err:
-        raise DataError(f"image {name!r} could not be decoded ({err}); remove it or save it again as PNG or JPEG") \
+        raise DataError(f"image {shown(name)} could not be decoded ({shown(str(err))}); remove it or save it again as PNG or JPEG") \
             from err
     width, height = picture.size
     if width * height > limits.max_image_pixels:
-        raise DataError(f"image {name!r} is {width}x{height} pixels; the limit is {limits.max_image_pixels:,} pixels "
+        raise DataError(f"image {shown(name)} is {width}x{height} pixels; the limit is {limits.max_image_pixels:,} pixels "
                         f"per image — shrink it (or set {ENV_VARS['max_image_pixels']})")
     picture.draft("RGB" if channels == 3 else "L", (size, size))  # JPEG only; a no-op for other formats
     return picture
@@ -288,5 +289,5 @@ def _decode(picture, name, size, channels):
     try:
         return fit_image(ImageOps.exif_transpose(picture), size, channels)
     except (*DECODE_ERRORS, Image.DecompressionBombError) as err:
-        raise DataError(f"image {name!r} could not be decoded ({err}); remove it or save it again as PNG or JPEG") \
+        raise DataError(f"image {shown(name)} could not be decoded ({shown(str(err))}); remove it or save it again as PNG or JPEG") \
             from err

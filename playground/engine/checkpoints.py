@@ -18,8 +18,9 @@ import time
 import keras
 import numpy as np
 
-from playground.engine.config import TrainConfig
+from playground.engine.config import OutsideDatasetError, TrainConfig
 from playground.sampling.sampler import Sampler
+from playground.text import shown
 
 REQUIRED_FILES = ("config.json", "generator.keras", "discriminator.keras", "optimizers.npz", "meta.json")
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -29,27 +30,35 @@ class CheckpointError(ValueError):
     """A checkpoint name or directory is unusable; the message says why and what to do."""
 
 
+class CheckpointExistsError(CheckpointError):
+    """Another save took this name first."""
+
+
 def safe_run_name(name: str) -> str:
     """A name for a run directory: letters, digits, '.', '_', '-' (max 64), no separators, no '..'."""
     if not isinstance(name, str) or not name.strip():
         raise CheckpointError("checkpoint name is empty; type a name such as 'my-ring-run'")
     name = name.strip()
     if "/" in name or "\\" in name or ".." in name or os.path.isabs(name):
-        raise CheckpointError(f"checkpoint name {name!r} must not contain '/', '\\' or '..'; use a plain name")
+        raise CheckpointError(f"checkpoint name {shown(name)} must not contain '/', '\\' or '..'; use a plain name")
     if not NAME_PATTERN.match(name):
-        raise CheckpointError(f"checkpoint name {name!r} may use only letters, digits, '.', '_' and '-' "
+        raise CheckpointError(f"checkpoint name {shown(name)} may use only letters, digits, '.', '_' and '-' "
                               "(up to 64, starting with a letter or digit)")
     return name
 
 
-def save_run(run, directory) -> pathlib.Path:
-    """Write `run` (an engine.Run; caller holds the trainer's lock) to `directory` atomically."""
+def save_run(run, directory, replace: bool = True) -> pathlib.Path:
+    """Write `run` (an engine.Run; caller holds the trainer's lock) to `directory` atomically. With
+    replace=False the name is claimed by the final rename itself, so of two saves racing for one new name
+    exactly one wins; the other raises CheckpointExistsError and leaves the winner's files alone."""
     target = pathlib.Path(directory)
     target.parent.mkdir(parents=True, exist_ok=True)
+    if not replace and target.exists():
+        raise CheckpointExistsError(f"a saved run named {shown(target.name)} already exists; pick another name")
     staging = pathlib.Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
     try:
         _write_files(run, staging)
-        _replace_directory(staging, target)
+        (_replace_directory if replace else _claim_directory)(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -94,6 +103,18 @@ def _replace_directory(staging: pathlib.Path, target: pathlib.Path):
     shutil.rmtree(retired, ignore_errors=True)
 
 
+def _claim_directory(staging: pathlib.Path, target: pathlib.Path):
+    # rename(2) onto an existing run folder fails (it is never empty): the name goes to whoever renames first.
+    recover(target)
+    try:
+        os.rename(staging, target)
+    except OSError as exc:
+        if target.exists():
+            raise CheckpointExistsError(f"a saved run named {shown(target.name)} already exists; pick another "
+                                        "name") from exc
+        raise
+
+
 def recover(target) -> None:
     """If a crash mid-save left no `target` but its previous version set aside, restore that version."""
     target = pathlib.Path(target)
@@ -103,19 +124,44 @@ def recover(target) -> None:
 
 
 # -- reading ---------------------------------------------------------------------------------------
-def read_meta(directory) -> tuple[TrainConfig, dict]:
+def read_meta(directory, from_outside: bool = False) -> tuple[TrainConfig, dict]:
+    """config.json and meta.json, both checked. `from_outside`: an uploaded run (TrainConfig.from_json)."""
     folder = pathlib.Path(directory)
     recover(folder)
     if not folder.is_dir():
-        raise CheckpointError(f"no checkpoint directory at {str(folder)!r}")
+        raise CheckpointError(f"no checkpoint directory at {shown(str(folder))}")
     missing = [name for name in REQUIRED_FILES if not (folder / name).is_file()]
     if missing:
-        raise CheckpointError(f"checkpoint {folder.name!r} is incomplete (missing {', '.join(missing)}); "
+        raise CheckpointError(f"checkpoint {shown(folder.name)} is incomplete (missing {', '.join(missing)}); "
                               "it was not saved fully — pick another or train and save again")
     try:
-        return TrainConfig.from_json((folder / "config.json").read_text()), json.loads((folder / "meta.json").read_text())
-    except ValueError as exc:
-        raise CheckpointError(f"checkpoint {folder.name!r} has an unreadable config or meta file: {exc}") from exc
+        config = TrainConfig.from_json((folder / "config.json").read_text(), from_outside)
+        meta = json.loads((folder / "meta.json").read_text())
+    except OutsideDatasetError:
+        raise
+    except (ValueError, TypeError) as exc:      # TypeError: a field of the wrong kind, e.g. a list for a number
+        raise CheckpointError(f"checkpoint {shown(folder.name)} has an unreadable config or meta file: "
+                              f"{shown(str(exc), 300)}") from exc
+    return config, _checked_meta(meta, folder.name)
+
+
+def _checked_meta(meta, name: str) -> dict:
+    """meta.json's fields the loaders read, each of the right kind (an uploaded run's meta.json is anyone's)."""
+    def whole(value):
+        return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+    def positive(value):
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and np.isfinite(value) and value > 0
+
+    checks = {"step": whole, "num_classes": whole, "kind": lambda v: v in ("toy", "image"), "scale": positive}
+    if not isinstance(meta, dict):
+        raise CheckpointError(f"checkpoint {shown(name)}: meta.json must hold one JSON object, not a "
+                              f"{type(meta).__name__}; the checkpoint is damaged")
+    for field, check in checks.items():
+        if field not in meta or not check(meta[field]):
+            raise CheckpointError(f"checkpoint {shown(name)}: meta.json's {field!r} is missing or wrong (got "
+                                  f"{shown(meta.get(field))}); the checkpoint is damaged — save the run again")
+    return meta
 
 
 def _load_model(path: pathlib.Path) -> keras.Model:
@@ -137,33 +183,64 @@ def load_sampler(directory) -> Sampler:
                    config.label_kind(num_classes))     # a saved config is resolved
 
 
-def load_run(directory):
-    """Rebuild an engine.Run from a checkpoint, ready to continue training where it stopped."""
+def load_run(directory, from_outside: bool = False):
+    """Rebuild an engine.Run from a checkpoint, ready to continue training where it stopped. `from_outside`: the
+    checkpoint came from an uploaded zip, so its config may name only a built-in dataset."""
     from playground.engine.run import Run   # engine imports TensorFlow-heavy modules; keep this module light
 
-    config, meta = read_meta(directory)
+    config, meta = read_meta(directory, from_outside)
     folder = pathlib.Path(directory)
-    points = np.load(folder / "points.npy") if (folder / "points.npy").is_file() else None
+    points = _load_array(folder / "points.npy") if (folder / "points.npy").is_file() else None
     run = Run.build(config, points)
     _copy_weights(_load_model(folder / "generator.keras"), run.gan.generator)
     _copy_weights(_load_model(folder / "discriminator.keras"), run.gan.discriminator)
     if run.gan.ema_generator is not None and (folder / "generator_ema.keras").is_file():
         _copy_weights(_load_model(folder / "generator_ema.keras"), run.gan.ema_generator)
-    with np.load(folder / "optimizers.npz") as state:
-        for prefix, optimizer in (("g", run.gan.g_optimizer), ("d", run.gan.d_optimizer)):
-            for i, variable in enumerate(optimizer.variables):
-                variable.assign(state[f"{prefix}_{i}"])
+    _restore_optimizers(run, folder / "optimizers.npz")
     run.step = int(meta["step"])
     run.refresh_sampler()
     run.save_good_state()
     return run
 
 
+def _load_array(path: pathlib.Path) -> np.ndarray:
+    try:
+        return np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise CheckpointError(f"{path.parent.name}/{path.name} is not a readable NumPy array; the checkpoint is "
+                              "damaged") from exc
+
+
+def _restore_optimizers(run, path: pathlib.Path):
+    """Adam's state from optimizers.npz: exactly the arrays this run's optimizers have, of the same shapes."""
+    variables = {f"{prefix}_{i}": variable for prefix, optimizer in (("g", run.gan.g_optimizer),
+                                                                      ("d", run.gan.d_optimizer))
+                 for i, variable in enumerate(optimizer.variables)}
+    damaged = f"{path.parent.name}/optimizers.npz does not fit this run's optimizers"
+    try:
+        with np.load(path, allow_pickle=False) as state:
+            if sorted(state.files) != sorted(variables):
+                raise CheckpointError(f"{damaged} (it holds {len(state.files)} arrays, the run has "
+                                      f"{len(variables)}); the checkpoint is damaged — save the run again")
+            arrays = {key: state[key] for key in variables}
+    except CheckpointError:
+        raise
+    except Exception as exc:    # not an npz, a truncated member, pickled objects: all unusable
+        raise CheckpointError(f"{path.parent.name}/optimizers.npz is not a readable NumPy archive "
+                              f"({type(exc).__name__}); the checkpoint is damaged") from exc
+    for key, variable in variables.items():
+        if arrays[key].shape != tuple(variable.shape) or not np.issubdtype(arrays[key].dtype, np.number):
+            raise CheckpointError(f"{damaged} ({key} has shape {arrays[key].shape}, expected "
+                                  f"{tuple(variable.shape)}); the checkpoint is damaged")
+        variable.assign(arrays[key].astype(variable.dtype))
+
+
 def _copy_weights(source: keras.Model, target: keras.Model):
     try:
         target.set_weights(source.get_weights())
     except ValueError as exc:
-        raise CheckpointError(f"checkpoint weights do not fit its config ({exc}); the checkpoint is damaged") from exc
+        raise CheckpointError(f"checkpoint weights do not fit its config ({shown(str(exc), 300)}); the checkpoint "
+                              "is damaged") from exc
 
 
 def list_checkpoints(root) -> list[pathlib.Path]:

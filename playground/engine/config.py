@@ -11,6 +11,8 @@ import json
 import os
 from dataclasses import dataclass
 
+from playground.text import shown
+
 TOY_DATASETS = ("ring", "grid", "spiral", "moons", "points")
 IMAGE_DATASETS = ("digits", "mnist", "fashion", "shapes")
 LOSSES = ("standard", "lsgan", "wgan-gp", "hinge")
@@ -19,6 +21,10 @@ MODELS = ("auto", "mlp", "dcgan", "tutorial")
 
 class ConfigError(ValueError):
     """A setting is out of range or unknown; the message says which and what is allowed."""
+
+
+class OutsideDatasetError(ConfigError):
+    """A run from outside names a dataset that is not built in (check_outside_dataset)."""
 
 
 @dataclass(frozen=True)
@@ -79,12 +85,17 @@ class TrainConfig:
         return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)
 
     @classmethod
-    def from_json(cls, text: str) -> "TrainConfig":
+    def from_json(cls, text: str, from_outside: bool = False) -> "TrainConfig":
+        """The config in `text`, validated. `from_outside`: it came with an uploaded run (see check_outside_dataset)."""
         raw = json.loads(text)
+        if not isinstance(raw, dict):
+            raise ConfigError(f"config.json must hold one JSON object of settings, not a {type(raw).__name__}")
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(raw) - known)
         if unknown:
-            raise ConfigError(f"config.json has unknown fields {unknown}; known fields: {sorted(known)}")
+            raise ConfigError(f"config.json has unknown fields {shown(unknown)}; known fields: {sorted(known)}")
+        if from_outside:
+            check_outside_dataset(raw.get("dataset", cls.dataset))
         return cls(**raw)
 
     # -- checks ----------------------------------------------------------------------------------
@@ -93,26 +104,26 @@ class TrainConfig:
         for name, (low, high) in NUMERIC_RANGES.items():
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise ConfigError(f"{name} must be a number between {low} and {high}, got {value!r}")
+                raise ConfigError(f"{name} must be a number between {low} and {high}, got {shown(value)}")
+            if not low <= value <= high or value != value:  # value != value catches NaN; infinities are out of range
+                raise ConfigError(f"{name} must be between {low} and {high}, got {shown(value)}")
             if name in INTEGER_FIELDS and int(value) != value:
-                raise ConfigError(f"{name} must be a whole number between {low} and {high}, got {value!r}")
-            if not low <= value <= high or value != value:  # value != value catches NaN
-                raise ConfigError(f"{name} must be between {low} and {high}, got {value!r}")
+                raise ConfigError(f"{name} must be a whole number between {low} and {high}, got {shown(value)}")
         _check_choice("loss", self.loss, LOSSES)
         _check_choice("model", self.model, MODELS)
         _check_choice("channels", self.channels, (1, 3))
         for name in ("augment", "spectral_norm"):
             if not isinstance(getattr(self, name), bool):
-                raise ConfigError(f"{name} must be true or false, got {getattr(self, name)!r}")
+                raise ConfigError(f"{name} must be true or false, got {shown(getattr(self, name))}")
         if self.conditional not in (None, True, False):
-            raise ConfigError(f"conditional must be true, false or null (auto), got {self.conditional!r}")
+            raise ConfigError(f"conditional must be true, false or null (auto), got {shown(self.conditional)}")
         if self.image_size % 4:
             raise ConfigError(f"image_size must be a multiple of 4 (the generator upsamples twice), got {self.image_size}")
         _check_dataset(self.dataset)
         if self.is_toy and self.architecture != "mlp":
-            raise ConfigError(f"model {self.model!r} is for images; 2D dataset {self.dataset!r} needs 'mlp' or 'auto'")
+            raise ConfigError(f"model {self.model!r} is for images; 2D dataset {shown(self.dataset)} needs 'mlp' or 'auto'")
         if not self.is_toy and self.architecture == "mlp":
-            raise ConfigError(f"model 'mlp' is for 2D data; image dataset {self.dataset!r} needs 'dcgan' or 'auto'")
+            raise ConfigError(f"model 'mlp' is for 2D data; image dataset {shown(self.dataset)} needs 'dcgan' or 'auto'")
         return self
 
 
@@ -138,7 +149,7 @@ INTEGER_FIELDS = {"width", "latent_dim", "batch_size", "d_steps", "image_size", 
 
 def _check_choice(name, value, allowed):
     if value not in allowed:
-        raise ConfigError(f"{name} must be one of {list(allowed)}, got {value!r}")
+        raise ConfigError(f"{name} must be one of {list(allowed)}, got {shown(value)}")
 
 
 def _check_dataset(dataset):
@@ -148,9 +159,21 @@ def _check_dataset(dataset):
         return
     if not os.path.exists(dataset):
         raise ConfigError(
-            f"dataset {dataset!r} is neither a known name ({', '.join(TOY_DATASETS + IMAGE_DATASETS)}) "
+            f"dataset {shown(dataset)} is neither a known name ({', '.join(TOY_DATASETS + IMAGE_DATASETS)}) "
             "nor an existing path to a .zip, .npz or folder of images"
         )
+
+
+BUILT_IN_DATASETS = TOY_DATASETS + IMAGE_DATASETS
+
+
+def check_outside_dataset(dataset) -> None:
+    """A run that arrives from outside (an uploaded run zip) may name only a built-in dataset ("points" brings its
+    own points.npy): a path in it would point the server at its own disk. The message says nothing about that disk."""
+    if dataset not in BUILT_IN_DATASETS:
+        raise OutsideDatasetError(f"this run was trained on data that is not built in (an uploaded file or folder); an "
+                          f"uploaded run can only use {', '.join(BUILT_IN_DATASETS)} or its own points. Load it with "
+                          "the command line on the computer that has its data")
 
 
 def default_config(dataset: str = "digits", **overrides) -> TrainConfig:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from playground.text import shown
+
 # Below this sin(angle) two directions are treated as parallel: slerp's weights would divide ~0 by ~0,
 # and the straight line is the exact limit of the arc there, so lerp is the right answer, not a fudge.
 _PARALLEL_SIN = 1e-6
@@ -37,7 +39,7 @@ def truncate(z: np.ndarray, psi: float) -> np.ndarray:
     """
     z = _as_float_array("z", z)
     if isinstance(psi, bool) or not isinstance(psi, (int, float, np.floating)) or not 0.0 < psi <= 1.0:
-        raise ValueError(f"psi must be a number in (0, 1] (1 = no truncation), got {psi!r}")
+        raise ValueError(f"psi must be a number in (0, 1] (1 = no truncation), got {shown(psi)}")
     return (z * np.float32(psi)).astype(np.float32)
 
 
@@ -80,7 +82,7 @@ def interpolation_path(z0: np.ndarray, z1: np.ndarray, n_frames: int, mode: str 
     _check_int("n_frames", n_frames, 2, None)
     blend = {"linear": lerp, "spherical": slerp}.get(mode)
     if blend is None:
-        raise ValueError(f"mode must be 'linear' or 'spherical', got {mode!r}")
+        raise ValueError(f"mode must be 'linear' or 'spherical', got {shown(mode)}")
     z0, z1 = _vector("z0", z0), _vector("z1", z1)
     _matching_pair(z0, z1)
     return np.stack([blend(z0, z1, t) for t in np.linspace(0.0, 1.0, n_frames)]).astype(np.float32)
@@ -234,7 +236,7 @@ def _labels_for(labels, n):
 # -- validation helpers ------------------------------------------------------------------------------
 def _check_int(name, value, low, high):
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ValueError(f"{name} must be a whole number, got {value!r}")
+        raise ValueError(f"{name} must be a whole number, got {shown(value)}")
     if value < low or (high is not None and value > high):
         allowed = f">= {low}" if high is None else f"between {low} and {high}"
         raise ValueError(f"{name} must be {allowed}, got {value}")
@@ -242,7 +244,7 @@ def _check_int(name, value, low, high):
 
 def _check_t(t) -> float:
     if isinstance(t, bool) or not isinstance(t, (int, float, np.floating, np.integer)) or not 0.0 <= t <= 1.0:
-        raise ValueError(f"t must be a number in [0, 1] (0 gives z0, 1 gives z1), got {t!r}")
+        raise ValueError(f"t must be a number in [0, 1] (0 gives z0, 1 gives z1), got {shown(t)}")
     return float(t)
 
 

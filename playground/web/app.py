@@ -14,12 +14,18 @@ import gradio as gr
 from playground.web import layout, plots, views
 from playground.engine.config import default_config
 from playground.training.snapshot import empty_snapshot
-from playground.web.saved_runs import (checkpoint_choices, save_session_run, unpack_run_zip, user_checkpoints_root,
-                                   zip_run)
-from playground.web.sessions import SessionError, SessionRegistry, checkpoints_root, freeze_startup_objects, parse_points
-from playground.web.errors import SAMPLERS, USER_ERRORS, session_of, user_error
+from playground.data.uploads import UploadLimits
+from playground.text import shown
+from playground.web.saved_runs import (checkpoint_choices, owner_checkpoints_root, save_session_run, unpack_run_zip,
+                                       zip_run)
+from playground.web.memory import freeze_startup_objects
+from playground.web.sessions import SessionError, SessionRegistry, checkpoints_root, parse_points
+from playground.web.errors import (SAMPLERS, USER_ERRORS, GuardedBlocks, session_of, uploaded_file, user_error,
+                                   visitor_of)
 from playground.web.explore import ExploreHandlers
 from playground.web.layout import DATASETS, LIVE, PLOTLY_JS, SLIDERS, TFJS_JS
+
+DATASET_VALUES = tuple(value for _, value in DATASETS)
 
 # Gradio re-summarises up to 10,000 past events after every queued event, for a monitoring page this app does
 # not use (a cost that grows over hours, docs/performance.md): every 1,000 events over the last 1,000 instead.
@@ -46,10 +52,12 @@ class PlaygroundUI(ExploreHandlers):
                            r1_gamma, augment, conditional, clusters, points_text, upload):
         """The UI's settings as a validated TrainConfig (+ points); ConfigError names the bad field."""
         points = None
+        if dataset not in DATASET_VALUES:       # Gradio's dropdown checks this too; a path is never taken from here
+            raise SessionError(f"dataset must be one of {list(DATASET_VALUES)}, got {shown(dataset)}")
         if dataset == "upload":
             if not upload:
                 raise SessionError("choose a .zip of images or an .npz file to upload first")
-            dataset = str(upload)
+            dataset = str(uploaded_file(upload))
         elif dataset == "points":
             points = parse_points(points_text)
         conditional = {"auto": None, "on": True, "off": False}.get(conditional, conditional)
@@ -66,7 +74,7 @@ class PlaygroundUI(ExploreHandlers):
     def train(self, request: gr.Request, *settings):
         try:
             config, points = self.settings_to_config(*settings)
-            note = self.registry.start(request.session_hash, config, points)
+            note = self.registry.start(request.session_hash, config, points, visitor=visitor_of(request))
         except USER_ERRORS as exc:
             raise user_error(exc)
         if note != "Training started.":          # the status line says that much; other notes are news
@@ -80,7 +88,7 @@ class PlaygroundUI(ExploreHandlers):
             if trainer is None:
                 raise SessionError("nothing is training yet; press Train")
             if action == "resume":
-                self.registry.resume(request.session_hash)
+                self.registry.resume(request.session_hash, visitor=visitor_of(request))
             else:
                 getattr(trainer, action)()
         except USER_ERRORS as exc:
@@ -111,7 +119,8 @@ class PlaygroundUI(ExploreHandlers):
     def step(self, request: gr.Request, which, n, *settings):
         try:
             config, points = self.settings_to_config(*settings)
-            self.registry.step(request.session_hash, config, points, views.whole_number("steps", n), which)
+            self.registry.step(request.session_hash, config, points, views.whole_number("steps", n), which,
+                               visitor=visitor_of(request))
         except USER_ERRORS as exc:
             raise user_error(exc)
         return self.render_run(request, force=True)
@@ -189,7 +198,7 @@ class PlaygroundUI(ExploreHandlers):
         config = trainer.config          # the live one: set_hyperparams changes it before the next snapshot
         return {"status": s.status, "step": s.step, "steps_per_sec": s.steps_per_sec, "elapsed": s.wall_time,
                 "warnings": list(s.warnings), "error": s.error, "metrics": dict(s.metrics),
-                "dataset": config.dataset, "lr_g": config.lr_g, "lr_d": config.lr_d, "d_steps": config.d_steps}
+                "dataset": pathlib.Path(config.dataset).name, "lr_g": config.lr_g, "lr_d": config.lr_d, "d_steps": config.d_steps}
 
     # -- save / load -----------------------------------------------------------------------------------
     def save(self, request: gr.Request, name):
@@ -200,13 +209,13 @@ class PlaygroundUI(ExploreHandlers):
         except USER_ERRORS as exc:
             raise user_error(exc)
         gr.Info(f"Saved as {folder.name!r} (step {session.saved_step}); it is in the checkpoint lists now.")
-        return str(archive), *self.checkpoint_dropdowns()
+        return str(archive), *self.checkpoint_dropdowns(request)
 
     def load_checkpoint(self, request: gr.Request, source):
         from playground.engine.checkpoints import load_run
 
         try:
-            path = self._checked_checkpoint(source)
+            path = self._checked_checkpoint(source, request)
             self.registry.require_no_unsaved_work(session_of(self, request), "loading a checkpoint")
             self.registry.adopt_run(request.session_hash, load_run(path))
         except USER_ERRORS as exc:
@@ -223,7 +232,8 @@ class PlaygroundUI(ExploreHandlers):
                 raise SessionError("choose a run .zip (from 'Download run') first")
             self.registry.require_no_unsaved_work(session_of(self, request), "loading a checkpoint")
             with tempfile.TemporaryDirectory(prefix="gan-upload-") as folder:
-                run = load_run(unpack_run_zip(upload, folder))
+                unpacked = unpack_run_zip(uploaded_file(upload), pathlib.Path(folder) / "uploaded run")
+                run = load_run(unpacked, from_outside=True)
             self.registry.adopt_run(request.session_hash, run)
         except USER_ERRORS as exc:
             raise user_error(exc)
@@ -231,38 +241,40 @@ class PlaygroundUI(ExploreHandlers):
 
     def _after_load(self, request, name):
         config = self.registry.trainer(request.session_hash).config
-        gr.Info(f"Loaded {name!r}: press Train to continue training it, or explore it on the Explore tab "
+        gr.Info(f"Loaded {shown(name)}: press Train to continue training it, or explore it on the Explore tab "
                 "(source: this session's run).")
         dataset = config.dataset if config.dataset in [value for _, value in DATASETS] else "upload"
         return (dataset, *config_settings(config), *self.render_run(request, force=True))
 
-    def _checked_checkpoint(self, source) -> pathlib.Path:
-        """Only folders directly in the bundled or user checkpoint folders: an API caller cannot point
-        the server at any other path."""
+    def _checked_checkpoint(self, source, request) -> pathlib.Path:
+        """Only folders directly in the bundled checkpoints folder or in this visitor's own saved runs: an API
+        caller cannot point the server at any other path, nor at another visitor's runs."""
         path = pathlib.Path(str(source or ""))
-        allowed = {self.root.resolve(), user_checkpoints_root(self.root).resolve()}
+        owner = session_of(self, request).owner_key()
+        allowed = {self.root.resolve(), owner_checkpoints_root(self.root, owner).resolve()}
         if not source or path.resolve().parent not in allowed or not (path / "meta.json").is_file():
-            raise SessionError(f"{source!r} is not one of the listed checkpoints; pick one from the list")
+            raise SessionError(f"{shown(source)} is not one of the listed checkpoints; pick one from the list")
         return path
 
-    def checkpoint_dropdowns(self):
-        choices = checkpoint_choices(self.root)
+    def checkpoint_dropdowns(self, request: gr.Request):
+        """The bundled runs and this visitor's own saved ones."""
+        choices = checkpoint_choices(self.root, session_of(self, request).owner_key())
         default = choices[0][1] if choices else None
         return (gr.update(choices=choices, value=default),
                 gr.update(choices=[("this session's run", LIVE)] + choices))
 
-    def page_load(self, request: gr.Request):
-        """First visit: list checkpoints and show the first bundled one, so sliders work before training."""
-        try:
-            checkpoint_list, sources = self.checkpoint_dropdowns()
-        except USER_ERRORS as exc:
-            raise user_error(exc)
+    def page_load(self, request: gr.Request, secret=None):
+        """First visit: claim the browser's saved runs by its secret (a new secret on a first visit, kept in
+        the browser's local storage), list checkpoints and show the first bundled one, so sliders work
+        before training."""
+        secret = self.registry.claim_browser(request.session_hash, secret)
+        checkpoint_list, sources = self.checkpoint_dropdowns(request)
         source = checkpoint_list["value"] or LIVE
         sources["value"] = source
         if source == LIVE:
-            return (checkpoint_list, sources) + (gr.skip(),) * (SLIDERS + 4)
-        return (checkpoint_list, sources, *self.explore_refresh(request, source, "raw", 0, 1.0, None,
-                                                                   *[0.0] * SLIDERS))
+            return (secret, checkpoint_list, sources) + (gr.skip(),) * (SLIDERS + 4)
+        return (secret, checkpoint_list, sources, *self.explore_refresh(request, source, "raw", 0, 1.0, None,
+                                                                           *[0.0] * SLIDERS))
 
     def unload(self, request: gr.Request):
         self.registry.close(request.session_hash)
@@ -270,7 +282,7 @@ class PlaygroundUI(ExploreHandlers):
 
 def warm_up(checkpoints_dir=None) -> None:
     """Import TensorFlow and load + compile the first checkpoint, so the first visitor does not wait for it;
-    then freeze what is loaded so far out of later garbage collections (see session.collect_garbage).
+    then freeze what is loaded so far out of later garbage collections (see memory.collect_garbage).
     Failures are printed, not raised: the app keeps serving, and the handler that needs it shows the error."""
     import time
 
@@ -280,7 +292,7 @@ def warm_up(checkpoints_dir=None) -> None:
 
         print(devices.current().describe(), flush=True)
         import playground.training.trainer  # noqa: F401  (TensorFlow, Keras, the engine)
-        choices = checkpoint_choices(checkpoints_dir or checkpoints_root())
+        choices = checkpoint_choices(checkpoints_dir or checkpoints_root(), None)
         if choices:
             sampler = SAMPLERS.get(choices[0][1])
             sampler.compile_render()
@@ -290,12 +302,23 @@ def warm_up(checkpoints_dir=None) -> None:
         print(f"warm-up failed ({type(exc).__name__}: {exc}); the app still serves", flush=True)
 
 
+def launch_options(environ=None) -> dict:
+    """demo.launch's options that enforce the app's limits at Gradio's door: uploads larger than
+    GAN_MAX_UPLOAD_MB are refused before they are stored (app.py and the tests launch with these)."""
+    limits = UploadLimits.from_env(environ)
+    return dict(max_file_size=int(limits.max_upload_mb * 1024 * 1024))
+
+
 # == layout and wiring ===================================================================================
 def build_demo(registry: SessionRegistry | None = None, checkpoints_dir=None) -> gr.Blocks:
     ui = PlaygroundUI(registry or SessionRegistry.from_env(), checkpoints_dir or checkpoints_root())
     gr.set_static_paths([PLOTLY_JS, TFJS_JS])          # just these files: the live charts, the in-page generator
     # delete_cache: downloads (run zips, GIFs) live in Gradio's cache; drop those older than a day, hourly.
-    with gr.Blocks(title="GAN Playground", analytics_enabled=False, delete_cache=(3600, 86400)) as demo:
+    with GuardedBlocks(title="GAN Playground", analytics_enabled=False, delete_cache=(3600, 86400)) as demo:
+        # The browser's secret: whose saved runs this visitor sees (Session.owner). A fixed storage key and
+        # encryption key, so it survives server restarts.
+        secret = gr.BrowserState(None, storage_key="gan-playground-owner",
+                                 secret=os.environ.get("GAN_BROWSER_STATE_KEY", "gan-playground"))
         gr.Markdown("# GAN Playground\nTrain a GAN in your browser tab and watch it learn; then explore its "
                     "latent space.")
         with gr.Tabs():
@@ -311,7 +334,7 @@ def build_demo(registry: SessionRegistry | None = None, checkpoints_dir=None) ->
                                    concurrency_limit=2, concurrency_id="disk")
         explore["refresh_button"].click(ui.checkpoint_dropdowns, None, lists, concurrency_limit=None,
                                         api_visibility="private")
-        demo.load(ui.page_load, None, [*lists, *explore["refresh_outputs"]], concurrency_limit=None,
+        demo.load(ui.page_load, secret, [secret, *lists, *explore["refresh_outputs"]], concurrency_limit=None,
                   api_visibility="private")
         demo.unload(ui.unload)
         gr.api(ui.run_status, api_name="run_status", concurrency_limit=None)

@@ -1,19 +1,92 @@
-"""What the page's handler modules (app.py, explore.py) share: how a project error reaches the user, and
-this process's cache of loaded checkpoints."""
+"""What the page's handler modules (app.py, explore.py) share: how a project error reaches the user, the one
+safety net under every event (GuardedBlocks), who a request comes from, and this process's cache of loaded
+checkpoints."""
 from __future__ import annotations
 
-import gradio as gr
+import math
+import os
+import pathlib
 
+import gradio as gr
+from gradio.exceptions import InvalidPathError
+
+from playground.text import shortened, shown
 from playground.web.saved_runs import SamplerCache
+from playground.web.sessions import SessionError
+from playground.web.visitors import client_address
 
 SAMPLERS = SamplerCache()    # loaded checkpoints, shared by every session and demo in this process
 USER_ERRORS = (ValueError, RuntimeError, OSError)   # the project's errors are these; all carry a message
+UNEXPECTED = ("the server could not handle this request ({kind}); check the values you sent and try again, or "
+              "reload the page. The server's log has the details.")
 
 
 def user_error(exc: Exception) -> gr.Error:
     """Show the message to the user; anything not raised on purpose by the project also goes to the log."""
     expected = type(exc).__module__.startswith("playground.")
-    return gr.Error(str(exc) or type(exc).__name__, print_exception=not expected)
+    return gr.Error(shortened(str(exc) or type(exc).__name__), print_exception=not expected)
+
+
+def as_message(exc: Exception) -> gr.Error:
+    """Any exception as an error with a message: the project's own say what to do, Gradio's are cut short (its
+    choice checks echo the value), anything else gets a generic line and its traceback goes to the log."""
+    if isinstance(exc, gr.Error):
+        return gr.Error(shortened(exc.message), duration=exc.duration, visible=exc.visible, title=exc.title,
+                        print_exception=exc.print_exception)
+    if isinstance(exc, InvalidPathError):   # a file path the client made up rather than uploaded
+        return gr.Error("that file was not uploaded through this page; upload it again", print_exception=False)
+    if isinstance(exc, USER_ERRORS) and type(exc).__module__.startswith("playground."):
+        return user_error(exc)
+    return gr.Error(UNEXPECTED.format(kind=type(exc).__name__), print_exception=True)
+
+
+class GuardedBlocks(gr.Blocks):
+    """gr.Blocks whose every event (Gradio's checks of the inputs, the handler, the outputs) answers an error
+    with a message: Gradio sends `"error": null` for any exception that is not a gr.Error."""
+
+    async def process_api(self, *args, **kwargs):
+        try:
+            return await super().process_api(*args, **kwargs)
+        except Exception as exc:  # noqa: BLE001 — the net: turned into a message, logged when unexpected
+            raise as_message(exc) from exc
+
+
+def checked_number(**options) -> gr.Number:
+    """gr.Number that refuses NaN, infinities and text with a message naming the field (gr.Number's own
+    rounding raises a bare ValueError / OverflowError / TypeError for them). Wrapped, not subclassed: Gradio
+    writes a .pyi stub beside the source of every Component subclass."""
+    number = gr.Number(**options)
+    preprocess = number.preprocess
+
+    def checked(payload):
+        if payload is not None:
+            is_number = isinstance(payload, (int, float)) and not isinstance(payload, bool)
+            if not is_number or not math.isfinite(payload):
+                raise gr.Error(f"{number.label or 'a number field'} must be a finite number, got {shown(payload)}")
+        return preprocess(payload)
+
+    number.preprocess = checked
+    return number
+
+
+def uploaded_file(upload) -> pathlib.Path:
+    """An uploaded file's path, only if it lies in Gradio's upload folder (Gradio checks this too)."""
+    from gradio.utils import get_upload_folder
+
+    path = pathlib.Path(str(upload)).resolve()
+    if not path.is_relative_to(pathlib.Path(get_upload_folder()).resolve()) or not path.is_file():
+        raise SessionError("that file was not uploaded through this page; upload it again")
+    return path
+
+
+def visitor_of(request) -> str:
+    """The client address behind a request (sessions.client_address); GAN_CLIENT_ADDRESS=peer ignores the
+    proxy's X-Forwarded-For header (for a server that no proxy fronts)."""
+    use_forwarded = os.environ.get("GAN_CLIENT_ADDRESS", "forwarded").strip().lower() != "peer"
+    headers = getattr(request, "headers", None) or {}
+    forwarded = headers.get("x-forwarded-for") if hasattr(headers, "get") else None
+    client = getattr(request, "client", None)
+    return client_address(forwarded, getattr(client, "host", None), use_forwarded)
 
 
 def session_of(handlers, request):

@@ -41,7 +41,7 @@ class ExploreHandlers:
                 raise SessionError("this session has no model yet: press Train on the Train tab, or pick a "
                                    "checkpoint as the source")
             return sampler
-        return self.samplers.get(self._checked_checkpoint(source))
+        return self.samplers.get(self._checked_checkpoint(source, request))
 
     def directions(self, request, source, sampler, label, refresh=False):
         """GANSpace-style directions, cached per session, source and class (recomputed on request)."""
@@ -178,7 +178,10 @@ class ExploreHandlers:
         kind, frames, cloud = session_of(self, request).scratch.get("frames", (None, None, None))
         if frames is None:
             raise gr.Error("make an interpolation first (press 'Interpolate')")
-        i = int(np.clip(views.whole_number("frame", index), 0, len(frames) - 1))
+        try:
+            i = int(np.clip(views.whole_number("frame", index), 0, len(frames) - 1))
+        except USER_ERRORS as exc:
+            raise user_error(exc)
         if kind == "image":
             return views.inline_image_html(frames[i]), gr.skip()
         return gr.skip(), views.path_figure_json(cloud, frames, i)

@@ -9,6 +9,7 @@ import numpy as np
 import plotly
 
 from playground.engine.config import LOSSES, default_config
+from playground.web.errors import checked_number
 from playground.web.views import SLIDER_LIMIT
 
 DATASETS = [("ring (2D)", "ring"), ("grid (2D)", "grid"), ("spiral (2D)", "spiral"), ("moons (2D)", "moons"),
@@ -64,7 +65,7 @@ def _page_explorer():
 
 
 def _number(label, value, elem_id, precision=None, step=1, info=None):
-    return gr.Number(value=value, label=label, precision=precision, step=step, elem_id=elem_id, info=info)
+    return checked_number(value=value, label=label, precision=precision, step=step, elem_id=elem_id, info=info)
 
 
 def train_tab(ui, status_text, loss_chart):

@@ -1,6 +1,10 @@
 """Saved runs: saving a session's run as a checkpoint folder, zipping it for download and unpacking an uploaded
 run zip; listing the saved runs; and the process-wide cache of loaded checkpoint generators.
 
+A saved run belongs to the browser that saved it: it lives in checkpoints/user/<owner>/<name>, where <owner> is
+a hash of that browser's secret (Session.owner); a visitor is shown, and may load, only the bundled runs and
+their own. Bundled runs are never written.
+
 TensorFlow (through playground.engine.checkpoints) is imported only when a checkpoint is first saved or loaded.
 """
 from __future__ import annotations
@@ -10,6 +14,7 @@ import shutil
 import threading
 from collections import OrderedDict
 
+from playground.text import shown
 from playground.web.sessions import Session, SessionError
 
 
@@ -47,34 +52,39 @@ ZIP_JUNK = ("__MACOSX/", ".DS_Store")
 
 
 def user_checkpoints_root(root: pathlib.Path) -> pathlib.Path:
-    """Runs users save from the app (git-ignored), beside the bundled ones."""
+    """Runs users save from the app (git-ignored), beside the bundled ones: one folder per browser."""
     return pathlib.Path(root) / "user"
 
 
-def checkpoint_choices(root) -> list[tuple[str, str]]:
-    """(label, path) for every complete run: bundled ones first (digits and ring lead), then users' runs."""
+def owner_checkpoints_root(root, owner: str) -> pathlib.Path:
+    """The folder of one browser's saved runs (owner: Session.owner_key(), a hex hash)."""
+    return user_checkpoints_root(root) / owner
+
+
+def checkpoint_choices(root, owner: str | None) -> list[tuple[str, str]]:
+    """(label, path) for every run this visitor may load: bundled ones first (digits and ring lead), then the
+    runs this owner saved (none when owner is None)."""
     from playground.engine.checkpoints import list_checkpoints
 
     root = pathlib.Path(root)
     favourites = {"digits": 0, "ring": 1}
     bundled = sorted(list_checkpoints(root), key=lambda p: (favourites.get(p.name, 2), p.name))
-    saved = list_checkpoints(user_checkpoints_root(root))
+    saved = list_checkpoints(owner_checkpoints_root(root, owner)) if owner else []
     return ([(f"bundled: {p.name}", str(p)) for p in bundled] + [(f"saved: {p.name}", str(p)) for p in saved])
 
 
 def save_session_run(session: Session, name: str, root) -> pathlib.Path:
-    """Save the session's run as checkpoints/user/<name>. Never overwrites a run another session saved."""
+    """Save the session's run as checkpoints/user/<owner>/<name>. A name is claimed atomically (two saves racing
+    for it: one wins, the other is told it exists); only the session that saved a name may save over it."""
     from playground.engine.checkpoints import safe_run_name, save_run
 
     name = safe_run_name(name)
     trainer = session.trainer
     if trainer is None or trainer.run is None:
         raise SessionError("there is no run to save yet; press Train (or Step) first")
-    target = user_checkpoints_root(root) / name
-    if target.exists() and name not in session.saved_names:
-        raise SessionError(f"a saved run named {name!r} already exists; pick another name")
+    target = owner_checkpoints_root(root, session.owner_key()) / name
     with trainer.lock:           # between two training steps, so the files describe one consistent step
-        save_run(trainer.run, target)
+        save_run(trainer.run, target, replace=name in session.saved_names)
         step = trainer.run.step
     session.saved_names.add(name)
     session.saved_step = step
@@ -101,20 +111,21 @@ def unpack_run_zip(zip_path, destination) -> pathlib.Path:
 
     limits, path = UploadLimits.from_env(), pathlib.Path(zip_path)
     if path.suffix.lower() != ".zip":
-        raise SessionError(f"{path.name!r} is not a .zip; upload the zip that 'Download run' gave you")
+        raise SessionError(f"{shown(path.name)} is not a .zip; upload the zip that 'Download run' gave you")
     if path.stat().st_size > limits.max_upload_mb * MB:
-        raise SessionError(f"{path.name!r} is larger than the {limits.max_upload_mb:g} MB upload limit")
+        raise SessionError(f"{shown(path.name)} is larger than the {limits.max_upload_mb:g} MB upload limit")
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as err:
-        raise SessionError(f"{path.name!r} is not a valid zip ({err}); download the run again") from err
+        raise SessionError(f"{shown(path.name)} is not a valid zip ({shown(str(err))}); download the run again") from err
+    pathlib.Path(destination).mkdir(parents=True, exist_ok=True)
     with archive:
         members = _run_members(archive, path.name)
         if sum(info.file_size for info in members.values()) > limits.max_expanded_mb * MB:
-            raise SessionError(f"{path.name!r} expands beyond {limits.max_expanded_mb:g} MB; that is not a run zip")
+            raise SessionError(f"{shown(path.name)} expands beyond {limits.max_expanded_mb:g} MB; that is not a run zip")
         for name, info in members.items():
             if info.flag_bits & 0x1 or info.compress_type not in SAFE_COMPRESSION:
-                raise SessionError(f"{path.name!r}: {name} is encrypted or uses an unusual compression; "
+                raise SessionError(f"{shown(path.name)}: {name} is encrypted or uses an unusual compression; "
                                    "zip the run folder again with standard settings")
             (pathlib.Path(destination) / name).write_bytes(read_zip_member(archive, info))
     return pathlib.Path(destination)
@@ -128,15 +139,15 @@ def _run_members(archive, source: str) -> dict:
             continue
         parts = name.split("/")
         if len(parts) > 2 or parts[-1] not in RUN_FILES or name.startswith("/") or ".." in parts:
-            raise SessionError(f"{source!r} holds {name!r}, which is not part of a run; a run zip holds only "
+            raise SessionError(f"{shown(source)} holds {shown(name)}, which is not part of a run; a run zip holds only "
                                f"{', '.join(RUN_FILES)} (optionally in one folder)")
         if parts[-1] in members:
-            raise SessionError(f"{source!r} holds more than one run; upload one run at a time")
+            raise SessionError(f"{shown(source)} holds more than one run; upload one run at a time")
         folders.add(parts[0] if len(parts) == 2 else "")
         members[parts[-1]] = info
     missing = [name for name in REQUIRED_RUN_FILES if name not in members]
     if missing:
-        raise SessionError(f"{source!r} is not a complete run (missing {', '.join(missing)})")
+        raise SessionError(f"{shown(source)} is not a complete run (missing {', '.join(missing)})")
     if len(folders) > 1:
-        raise SessionError(f"{source!r} spreads one run over several folders; zip a single run folder")
+        raise SessionError(f"{shown(source)} spreads one run over several folders; zip a single run folder")
     return members

@@ -1,16 +1,18 @@
 """Per-browser-session state behind the web app, with no Gradio in it.
 
 Each browser tab (a Gradio session hash) gets its own `Trainer`. A `SessionRegistry` hands them out,
-caps how many train at once on the shared CPU (GAN_MAX_TRAININGS, default 2) and how long one run may
-train (GAN_MAX_TRAIN_SECONDS, default 900), and stops a session's trainer when its page closes.
+caps how many train (or Step) at once on the shared CPU (GAN_MAX_TRAININGS, default 2) and per visitor
+(GAN_MAX_TRAININGS_PER_VISITOR, default 1; a visitor is a client address, see client_address), how long one run
+may train (GAN_MAX_TRAIN_SECONDS, default 900) and how many built runs the server holds in memory
+(GAN_MAX_BUILT_RUNS, default 8: beyond it the least recently used idle run is saved to its session's private
+folder and set aside, and comes back when its session next acts), and stops a session's trainer when its page
+closes. docs/running-in-public.md lists every limit.
 
 TensorFlow is imported only when a trainer is first needed, so the page is served fast. Saved runs (save,
 zip, unzip, list) are in playground.web.saved_runs.
 """
 from __future__ import annotations
 
-import ctypes
-import gc
 import os
 import pathlib
 import shutil
@@ -21,11 +23,18 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from playground.text import shown
+from playground.web.memory import RunBudget, _retire, _training
+from playground.web.visitors import new_browser_secret, owner_of, valid_browser_secret
+
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
 DEFAULT_MAX_TRAININGS = 2
 DEFAULT_MAX_TRAIN_SECONDS = 900.0
+DEFAULT_MAX_PER_VISITOR = 1
+DEFAULT_MAX_BUILT_RUNS = 8        # a digits run is ~55 MB
 IDLE_SESSION_SECONDS = 3600.0     # sessions that never sent "unload" (killed browsers) are dropped after this
 MAX_POINT_LINES = 5000
+MAX_POINTS_TEXT = 40 * MAX_POINT_LINES      # characters in the points box, checked before any line is read
 
 
 class SessionError(ValueError):
@@ -64,7 +73,18 @@ class Session:
     saved_names: set = field(default_factory=set)   # user checkpoints this session wrote (it may overwrite them)
     last_seen: float = field(default_factory=time.monotonic)
     scratch: dict = field(default_factory=dict)     # the UI's per-session caches (rendered step, directions...)
+    owner: str | None = None               # hash of the browser's secret: whose saved runs this session sees
+    visitor: str | None = None             # the client address, for the per-visitor training cap
+    stepping: bool = False                 # a Step is running in a handler thread (it counts as training)
+    parked: pathlib.Path | None = None     # the run, saved aside to free memory; restored on the next action
     _tmp: str | None = None
+
+    def owner_key(self) -> str:
+        """Whose saved runs these are; a client that never sent a browser secret (an API script) gets a fresh
+        one for this session alone."""
+        if self.owner is None:
+            self.owner = owner_of(new_browser_secret())
+        return self.owner
 
     def temp_dir(self) -> pathlib.Path:
         """A private folder for this session's downloads (GIFs, zips); removed when the session closes."""
@@ -79,25 +99,33 @@ class Session:
         return max(0, trainer.snapshot().step - (self.saved_step or 0))
 
 
-class SessionRegistry:
-    """Thread-safe map session id → Session, with the server-wide training cap."""
+class SessionRegistry(RunBudget):
+    """Thread-safe map session id → Session, with the training caps (server-wide and per visitor) and, from
+    RunBudget, the budget of built runs."""
 
     def __init__(self, max_trainings: int = DEFAULT_MAX_TRAININGS,
                  max_train_seconds: float | None = DEFAULT_MAX_TRAIN_SECONDS,
-                 idle_seconds: float = IDLE_SESSION_SECONDS):
+                 idle_seconds: float = IDLE_SESSION_SECONDS, max_per_visitor: int | None = None,
+                 max_built_runs: int | None = None):
         self.max_trainings = int(max_trainings)
         self.max_train_seconds = max_train_seconds
         self.idle_seconds = idle_seconds
+        self.max_per_visitor = max_per_visitor          # None: no per-visitor cap (the app's from_env sets one)
+        self.max_built_runs = max_built_runs            # None: no budget (the app's from_env sets one)
         self._sessions: dict[str, Session] = {}
         self._lock = threading.RLock()
 
     @classmethod
     def from_env(cls, environ=None) -> "SessionRegistry":
         return cls(max_trainings=int(_env_number("GAN_MAX_TRAININGS", DEFAULT_MAX_TRAININGS, int, environ)),
-                   max_train_seconds=_env_number("GAN_MAX_TRAIN_SECONDS", DEFAULT_MAX_TRAIN_SECONDS, float, environ))
+                   max_train_seconds=_env_number("GAN_MAX_TRAIN_SECONDS", DEFAULT_MAX_TRAIN_SECONDS, float, environ),
+                   max_per_visitor=int(_env_number("GAN_MAX_TRAININGS_PER_VISITOR", DEFAULT_MAX_PER_VISITOR, int,
+                                                   environ)),
+                   max_built_runs=int(_env_number("GAN_MAX_BUILT_RUNS", DEFAULT_MAX_BUILT_RUNS, int, environ)))
 
     # -- sessions --------------------------------------------------------------------------------
     def session(self, session_id: str) -> Session:
+        """The session (created on first use); a run set aside to free memory comes back here."""
         if not session_id:
             raise SessionError("this request has no session; reload the page")
         with self._lock:
@@ -106,7 +134,20 @@ class SessionRegistry:
                 self._drop_idle()
                 session = self._sessions[session_id] = Session()
             session.last_seen = time.monotonic()
+            if session.parked is not None:
+                self._unpark(session)
+            elif "park_error" in session.scratch:
+                raise SessionError(f"your idle run had to be dropped to free memory and could not be saved aside "
+                                   f"({session.scratch.pop('park_error')}); press Train to start a new one")
             return session
+
+    def claim_browser(self, session_id: str, secret) -> str:
+        """The page's first event sends the browser's secret (empty on a first visit): this session then sees
+        that browser's saved runs. Returns the secret to keep (a new one when it was missing or malformed)."""
+        if not valid_browser_secret(secret):
+            secret = new_browser_secret()
+        self.session(session_id).owner = owner_of(secret)
+        return secret
 
     def has_session(self, session_id: str) -> bool:
         """Whether this session is open (unlike session(), never creates one)."""
@@ -130,9 +171,10 @@ class SessionRegistry:
         _dispose(sessions)
         return len(sessions)
 
-    def running_count(self) -> int:
+    def running_count(self, visitor: str | None = None) -> int:
+        """Sessions training or stepping now (only `visitor`'s when given)."""
         with self._lock:
-            return sum(1 for s in self._sessions.values() if s.trainer is not None and s.trainer.status == "running")
+            return sum(1 for s in self._sessions.values() if _training(s) and (visitor is None or s.visitor == visitor))
 
     def session_count(self) -> int:
         with self._lock:
@@ -145,9 +187,9 @@ class SessionRegistry:
         _dispose([self._sessions.pop(key) for key in stale])
 
     # -- training --------------------------------------------------------------------------------
-    def start(self, session_id: str, config, points: np.ndarray | None = None) -> str:
+    def start(self, session_id: str, config, points: np.ndarray | None = None, visitor: str | None = None) -> str:
         """Start training with `config`; returns a note for the user. Raises SessionError / BusyError."""
-        session = self.session(session_id)
+        session = self._visit(session_id, visitor)
         with self._lock:
             trainer = session.trainer
             status = None if trainer is None else trainer.status
@@ -157,8 +199,9 @@ class SessionRegistry:
             if status == "stopped" and session.unsaved_steps():
                 raise SessionError(f"this run stopped at step {trainer.snapshot().step}. Save it to keep it, or "
                                    "press Reset to discard it; then press Train")
-            self._check_capacity()
+            self._check_capacity(session)
             continuing = status == "idle" and trainer.run is not None
+            self._make_room(session)
             old = None
             if not continuing:   # nothing to keep: a fresh trainer built from the current settings
                 old = trainer
@@ -171,21 +214,19 @@ class SessionRegistry:
                     "(press Reset to train from scratch with the settings on the left).")
         return "Training started."
 
-    def resume(self, session_id: str) -> None:
-        session = self.session(session_id)
+    def resume(self, session_id: str, visitor: str | None = None) -> None:
+        session = self._visit(session_id, visitor)
         with self._lock:
             trainer = self._require_trainer(session)
-            cap = trainer.max_seconds
-            if trainer.status == "paused" and cap is not None and trainer.snapshot().wall_time >= cap:
-                raise SessionError(f"this run used up its training time limit ({cap:.0f} s). Save it to keep it, "
-                                   "or press Reset to start another")
             if trainer.status == "paused":
-                self._check_capacity()
+                _check_time_left(trainer)
+                self._check_capacity(session)
             trainer.resume()
 
-    def step(self, session_id: str, config, points, n: int, which: str):
-        """Run n steps now (building the run from `config` on the first step); returns the snapshot."""
-        session = self.session(session_id)
+    def step(self, session_id: str, config, points, n: int, which: str, visitor: str | None = None):
+        """Run n steps now (building the run from `config` on the first step); returns the snapshot. A Step
+        counts as a training (the caps) and its steps count against the run's time limit."""
+        session = self._visit(session_id, visitor)
         with self._lock:
             trainer = session.trainer
             old = None
@@ -193,8 +234,19 @@ class SessionRegistry:
                 old, session.trainer = trainer, self._new_trainer(config, points)   # settings may have changed
                 session.saved_step = None
             trainer = session.trainer
+            if session.stepping or trainer.status == "running":
+                raise SessionError("stepping works when paused or before training, one Step at a time; press Pause "
+                                   "first, or wait for the Step to finish")
+            _check_time_left(trainer)
+            self._check_capacity(session)
+            if trainer.run is None:
+                self._make_room(session)
+            session.stepping = True
         _retire(old)
-        return trainer.step(n, which)
+        try:
+            return trainer.step(n, which)
+        finally:
+            session.stepping = False
 
     def reset(self, session_id: str, config, points: np.ndarray | None = None) -> None:
         """Discard this session's run (on purpose: the user pressed Reset) and prepare a fresh one."""
@@ -208,6 +260,7 @@ class SessionRegistry:
         session = self.session(session_id)
         with self._lock:
             self.require_no_unsaved_work(session, "loading a checkpoint")
+            self._make_room(session)
             old = session.trainer
             session.trainer = self._new_trainer(run.config, None, run=run)
             session.saved_step = run.step
@@ -227,10 +280,21 @@ class SessionRegistry:
             raise SessionError("nothing is training yet; press Train")
         return session.trainer
 
-    def _check_capacity(self):
+    def _visit(self, session_id: str, visitor: str | None) -> Session:
+        session = self.session(session_id)
+        if visitor is not None:
+            session.visitor = visitor
+        return session
+
+    def _check_capacity(self, session: Session):
+        """The server-wide cap, then the visitor's own (other tabs of one visitor count together)."""
         running = self.running_count()
         if running >= self.max_trainings:
             raise BusyError(f"busy — {running} trainings are running, try again in a minute")
+        mine = self.running_count(session.visitor) if session.visitor is not None else 0
+        if self.max_per_visitor is not None and mine >= self.max_per_visitor:
+            raise BusyError(f"you already have {mine} training(s) running in other tabs (the limit per visitor is "
+                            f"{self.max_per_visitor}); pause or stop one there first")
 
     def _new_trainer(self, config, points, run=None):
         from playground.training.trainer import Trainer   # TensorFlow loads here, not when the page is served
@@ -238,44 +302,11 @@ class SessionRegistry:
         return Trainer(config, points, run=run, max_seconds=self.max_train_seconds)
 
 
-def _glibc():
-    """glibc's malloc_trim, where there is one (Linux); elsewhere memory is simply left to the allocator."""
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        return libc if hasattr(libc, "malloc_trim") else None
-    except OSError:
-        return None
-
-
-_LIBC = _glibc()
-
-
-def collect_garbage() -> None:
-    """Free dropped runs now. Keras models and TensorFlow graphs sit in reference cycles that only a full
-    collection frees, and Python runs those rarely in a process this big: a 30-minute soak grew by 1.4 GB
-    before one collection (33 s long) gave it back. After warm-up's gc.freeze() one run's collection is
-    ~0.1 s (measured on digits). Then glibc is asked to hand the freed pages back to the system: with many
-    threads its heaps otherwise keep them, and RSS would only ever go up."""
-    gc.collect()
-    if _LIBC is not None:
-        _LIBC.malloc_trim(0)
-
-
-def freeze_startup_objects() -> None:
-    """Once, after warm-up: keep everything loaded so far (TensorFlow, Keras, Gradio: ~550k objects) out of
-    every later collection's scan (a full collection: ~0.5 s; with them frozen: ~0.1 s per dropped run)."""
-    gc.collect()
-    gc.freeze()
-
-
-def _retire(*trainers) -> None:
-    """Trainers no session holds any more (None: there was none): stop them, then free their models with one
-    collection for all."""
-    retired = [trainer for trainer in trainers if trainer is not None]
-    for trainer in retired:
-        trainer.stop()
-    if retired:
-        collect_garbage()
+def _check_time_left(trainer) -> None:
+    cap = trainer.max_seconds
+    if cap is not None and trainer.snapshot().wall_time >= cap:
+        raise SessionError(f"this run used up its training time limit ({cap:.0f} s). Save it to keep it, "
+                           "or press Reset to start another")
 
 
 def _dispose(sessions: list) -> None:
@@ -291,6 +322,9 @@ def parse_points(text: str) -> np.ndarray:
     """ "x, y" (or "x y") per line → float (N, 2); blank lines and # comments are skipped."""
     if not isinstance(text, str) or not text.strip():
         raise SessionError("the points box is empty; type one 'x, y' pair per line (at least 8 lines)")
+    if len(text) > MAX_POINTS_TEXT:
+        raise SessionError(f"the points box holds {len(text):,} characters; up to {MAX_POINT_LINES} lines of 'x, y' "
+                           f"({MAX_POINTS_TEXT:,} characters) are accepted, and a few hundred are plenty")
     rows = []
     for number, line in enumerate(text.splitlines(), start=1):
         line = line.split("#", 1)[0].strip()
@@ -300,7 +334,7 @@ def parse_points(text: str) -> np.ndarray:
         try:
             x, y = (float(p) for p in parts)
         except ValueError:
-            raise SessionError(f"points line {number} ({line!r}) is not two numbers; write it as 'x, y'") from None
+            raise SessionError(f"points line {number} ({shown(line)}) is not two numbers; write it as 'x, y'") from None
         if not (np.isfinite(x) and np.isfinite(y)):
             raise SessionError(f"points line {number} has a value that is not a finite number")
         rows.append((x, y))

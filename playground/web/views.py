@@ -8,6 +8,7 @@ import io
 import numpy as np
 
 from playground.web import plots
+from playground.text import shown
 from playground.web.sessions import SessionError
 
 SLIDER_LIMIT = 4.0           # latent sliders run from -4 to 4 (z is standard normal)
@@ -65,19 +66,19 @@ def whole_number(name, value) -> int:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise SessionError(f"{name} must be a whole number, got {value!r}")
+        raise SessionError(f"{name} must be a whole number, got {shown(value)}")
     return int(value)
 
 
 def checked_sliders(mode, values) -> list[float]:
     """The slider event sends raw values (it skips Gradio's own checks, see layout.py): check them here."""
     if mode not in ("raw", "pca"):
-        raise SessionError(f"mode must be 'raw' or 'pca', got {mode!r}")
+        raise SessionError(f"mode must be 'raw' or 'pca', got {shown(mode)}")
     for i, value in enumerate(values):
         number = isinstance(value, (int, float)) and not isinstance(value, bool)
         if not number or not -SLIDER_LIMIT <= value <= SLIDER_LIMIT:     # NaN fails the range check too
             raise SessionError(f"slider z[{i}] must be a number from {-SLIDER_LIMIT:g} to {SLIDER_LIMIT:g}, "
-                               f"got {value!r}")
+                               f"got {shown(value)}")
     return [float(value) for value in values]
 
 

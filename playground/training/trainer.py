@@ -17,10 +17,11 @@ from playground.metrics import evaluate
 from playground.engine.config import TrainConfig
 from playground.engine.run import Run
 from playground.training.history import History
-from playground.training.snapshot import Snapshot, empty_snapshot, frozen_array
+from playground.training.snapshot import METRIC_HISTORY_KEYS, Snapshot, empty_snapshot, frozen_array
 
 
 COLLAPSE_GRACE_STEPS = 300   # no collapse warnings before this step
+METRIC_HISTORY_POINTS = 200  # live metrics arrive every few seconds: 200 points span a long run
 CHUNK_MAX = 32
 # Free running batches steps into compiled calls of about this long. Each call costs ~4 ms of Python and
 # TensorFlow overhead: at 50 ms chunks (2 digits steps) that was ~10% of steps/s, at 200 ms it is ~2%. Pause
@@ -58,6 +59,7 @@ class Trainer:
         self._metrics: dict = {}
         self._collapse: str | None = None       # current mode-collapse warning, cleared when it recovers
         self._history = History()
+        self._metric_history = History(METRIC_HISTORY_KEYS, METRIC_HISTORY_POINTS)
         self._wall_time = 0.0
         self._speed = 0.0
         self._live = evaluate.LiveMetrics(metrics_interval)
@@ -133,6 +135,7 @@ class Trainer:
             self.points = points if points is not None else self.points
             self._run, self._status, self._warnings, self._metrics, self._collapse = None, "idle", [], {}, None
             self._history, self._wall_time, self._speed, self._real_view = History(), 0.0, 0.0, None
+            self._metric_history = History(METRIC_HISTORY_KEYS, METRIC_HISTORY_POINTS)
             self._live = evaluate.LiveMetrics(self.metrics_interval)   # an old run's evaluation in flight is dropped
             self._snapshot = empty_snapshot(self.config)
 
@@ -252,11 +255,13 @@ class Trainer:
             samples = frozen_array(run.fixed_samples())
         self._update_metrics(run, wait=not background_metrics)
         steps, values = self._history.export()
+        metric_steps, metric_values = self._metric_history.export()
         self._snapshot = Snapshot(
             step=run.step, status=self._status, wall_time=self._wall_time, steps_per_sec=self._speed,
             history_steps=steps, history=values, samples=samples,
             sample_labels=None if run.fixed_labels is None else frozen_array(run.fixed_labels, np.int32),
-            toy=toy, metrics=dict(self._metrics), config=run.config,
+            toy=toy, metrics=dict(self._metrics), config=run.config, metric_steps=metric_steps,
+            metric_history=metric_values,
             warnings=tuple(self._warnings) + ((self._collapse,) if self._collapse else ()))
 
     def _update_metrics(self, run: Run, wait: bool):
@@ -266,6 +271,15 @@ class Trainer:
         self._metrics, warning, evaluated_step = result
         if self._metrics:
             self._metrics["step"] = evaluated_step
+            self._metric_history.add(evaluated_step, charted_metrics(self._metrics))
         run.last_metrics = dict(self._metrics)
         # An untrained generator maps all noise near one point; that is not collapse yet.
         self._collapse = warning if evaluated_step >= COLLAPSE_GRACE_STEPS else None
+
+
+def charted_metrics(metrics: dict) -> dict:
+    """The live metrics that are charted over steps (METRIC_HISTORY_KEYS); mode coverage as a share."""
+    charted = {"js_divergence": metrics["js_divergence"]} if "js_divergence" in metrics else {}
+    if metrics.get("num_modes"):
+        charted["mode_coverage"] = metrics["modes_covered"] / metrics["num_modes"]
+    return charted

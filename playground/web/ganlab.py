@@ -17,8 +17,8 @@ from playground.web.links import config_from_query, query_from_config
 
 SLOW_PAUSE_SECONDS = 1.2        # between the slow-motion frames: long enough to see the heatmap change
 SLOW_TRANSITION_MS = 900        # how long the generated points take to glide to their new places
-SLOW_NOTES = (("d", "**Slow motion 1/2 · D's update:** only the background moved — D learned; G's points stay."),
-              ("g", "**Slow motion 2/2 · G's update:** the purple points glide along their arrows; D stays."))
+SLOW_NOTES = (("d", "Slow motion 1/2 · D's update", "only the background moved — D learned; G's points stay."),
+              ("g", "Slow motion 2/2 · G's update", "the purple points glide along their arrows; D stays."))
 TOY_PLOT = 4                    # the 2D view's place in layout's run_outputs
 
 
@@ -36,12 +36,12 @@ class GanLabHandlers:
         """One step shown in its parts: D's update, a pause, then G's update with the points gliding."""
         try:
             config, points = self.settings_to_config(*settings)
-            for which, note in SLOW_NOTES:
+            for which, title, note in SLOW_NOTES:
                 snapshot = self.registry.step(request.session_hash, config, points, 1, which)
                 outputs = list(self.render_run(request, force=True))
-                outputs[0] = f"{note}\n\n{views.status_line(snapshot)}"
+                outputs[0] = f"**{title}:** {note}\n\n{views.status_line(snapshot)}"
                 if snapshot.toy is not None:
-                    figure = json.loads(plots.toy_figure(views.thinned_toy(snapshot.toy)).to_json())
+                    figure = json.loads(plots.toy_figure(views.thinned_toy(snapshot.toy), title=title).to_json())
                     figure["layout"]["transition"] = {"duration": SLOW_TRANSITION_MS, "easing": "cubic-in-out"}
                     outputs[TOY_PLOT] = gr.update(value=json.dumps(figure), visible=True)
                 yield tuple(outputs)

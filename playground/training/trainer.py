@@ -271,7 +271,9 @@ class Trainer:
         self._metrics, warning, evaluated_step = result
         if self._metrics:
             self._metrics["step"] = evaluated_step
-            self._metric_history.add(evaluated_step, charted_metrics(self._metrics))
+            charted = charted_metrics(self._metrics)
+            if charted:
+                self._metric_history.add(evaluated_step, charted)
         run.last_metrics = dict(self._metrics)
         # An untrained generator maps all noise near one point; that is not collapse yet.
         self._collapse = warning if evaluated_step >= COLLAPSE_GRACE_STEPS else None

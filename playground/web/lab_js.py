@@ -8,9 +8,10 @@ from playground.web.lab_plots import LAYER_TRACES
 DRAW_EXTENT = 3.0        # the drawing pad spans x and y in [-3, 3]
 DRAW_SPACING = 0.1       # a drag adds a point each time it has moved this far (data units)
 
-# Applied in LIVE_PLOT_JS before every redraw, so a hidden layer stays hidden as the view refreshes.
+# Applied in LIVE_PLOT_JS before every redraw, so a hidden layer stays hidden as the 2D view refreshes (only
+# there: the Explore tab's cloud also has traces named "real" and "generated").
 HIDE_LAYERS_JS = """
-  const hidden = window.ganHiddenTraces || [];
+  const hidden = chart.closest('#toy-plot') ? window.ganHiddenTraces || [] : [];
   figure.data.forEach((trace) => { if (hidden.includes(trace.name)) trace.visible = false; });
 """
 

@@ -27,19 +27,19 @@ def config_from_query(query: dict) -> tuple[TrainConfig | None, list[str]]:
     problems = []
     dataset = query.pop("dataset", "ring")
     if dataset not in LINKABLE_DATASETS:
-        problems.append(f"link parameter dataset={dataset!r} is not one of {', '.join(LINKABLE_DATASETS)}; "
+        problems.append(f"link parameter dataset={dataset[:40]!r} is not one of {', '.join(LINKABLE_DATASETS)}; "
                         "showing ring")
         dataset = "ring"
     config = default_config(dataset)
     for name, text in query.items():
         field = PARAMETERS.get(name)
         if field is None:
-            problems.append(f"unknown link parameter {name!r}; a link can set dataset, {', '.join(PARAMETERS)}")
+            problems.append(f"unknown link parameter {name[:40]!r}; a link can set dataset, {', '.join(PARAMETERS)}")
             continue
         try:
             config = config.replace(**{field: _parse(field, text, getattr(config, field))}).validate()
         except (ConfigError, ValueError) as exc:
-            problems.append(f"link parameter {name}={text!r} was ignored: {exc}")
+            problems.append(f"link parameter {name}={text[:40]!r} was ignored: {exc}")
     return config, problems
 
 

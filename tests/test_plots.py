@@ -82,7 +82,9 @@ def test_toy_figure_draws_heatmap_points_and_arrows():
     toy = make_toy()
     figure = plots.toy_figure(toy, title="ring")
     kinds = [(type(t).__name__, t.name) for t in figure.data]
-    assert kinds == [("Heatmap", "D(x)"), ("Scatter", "real"), ("Scatter", "generated"), ("Scatter", "G's gradient")]
+    # make_toy's fakes reach past its narrow y range, so they also get off-screen markers (see below)
+    assert kinds == [("Heatmap", "D(x)"), ("Scatter", "real"), ("Scatter", "generated"), ("Scatter", "G's gradient"),
+                     ("Scatter", "off-screen")]
     heatmap = figure.data[0]
     assert (heatmap.zmin, heatmap.zmax) == (0.0, 1.0)
     assert figure.data[1].marker.color != figure.data[2].marker.color
@@ -237,3 +239,38 @@ def test_metrics_markdown_formats_known_and_unknown_metrics():
     assert "num_modes" not in text and "num modes" not in text
     assert plots.metrics_markdown({}) == ""
     assert "| FCD | nan |" in plots.metrics_markdown({"fcd": float("nan")})
+
+
+# -- GAN-Lab additions (lab_plots.py) -----------------------------------------------------------------
+def test_manifold_mesh_draws_every_row_and_column_of_each_class():
+    mesh = np.random.default_rng(0).normal(size=(2, 3, 4, 2))
+    toy = ToyView(**{**make_toy().__dict__, "manifold": mesh})
+    trace = next(t for t in plots.toy_figure(toy).data if t.name == "manifold")
+    xs = np.asarray(trace.x, np.float64)
+    # 2 classes x (3 rows of 4 points + 4 columns of 3 points), each polyline closed by one NaN gap.
+    assert xs.size == 2 * (3 * 5 + 4 * 4) and np.isnan(xs).sum() == 2 * (3 + 4)
+    np.testing.assert_allclose(xs[:4], mesh[0, 0, :, 0], rtol=1e-6)
+    line = plots.toy_figure(ToyView(**{**make_toy().__dict__, "manifold": mesh[:, :1]}))   # a 1-d latent
+    assert np.isnan(np.asarray(next(t for t in line.data if t.name == "manifold").x, np.float64)).sum() == 2
+
+
+def test_samples_outside_the_view_get_a_marker_at_its_edge():
+    inside = ToyView(**{**make_toy().__dict__, "fake": np.zeros((40, 2))})
+    assert "off-screen" not in [t.name for t in plots.toy_figure(inside).data]
+    fake = np.zeros((40, 2))
+    fake[0] = [50.0, 0.0]
+    figure = plots.toy_figure(ToyView(**{**inside.__dict__, "fake": fake}))
+    marker = next(t for t in figure.data if t.name == "off-screen")
+    assert len(marker.x) == 1 and marker.x[0] <= figure.layout.xaxis.range[1] and "50" in marker.text[0]
+
+
+def test_metric_history_adds_a_third_panel_under_the_losses():
+    snapshot = make_snapshot(20)
+    assert "yaxis3" not in plots.loss_figure(snapshot).to_plotly_json()["layout"]
+    with_metrics = Snapshot(**{**snapshot.__dict__, "metric_steps": frozen_array([10, 20], np.int64),
+                               "metric_history": {"js_divergence": frozen_array([np.log(2), 0.0]),
+                                                  "mode_coverage": frozen_array([0.25, 1.0])}})
+    figure = plots.loss_figure(with_metrics)
+    js = next(t for t in figure.data if t.name.startswith("JS"))
+    assert js.yaxis == "y3" and list(js.y) == pytest.approx([1.0, 0.0])     # shown as a share of log 2
+    assert figure.layout.yaxis3.domain[1] < figure.layout.yaxis2.domain[0]

@@ -32,6 +32,8 @@ CHUNK_SECONDS = 0.2
 # The NaN guard's copy of every weight and optimizer slot is refreshed this often, not at every publish: reading
 # ~200 variables one by one was ~11% of the server's GIL time per training in the 8-session load test.
 GOOD_STATE_SECONDS = 5.0
+MANIFOLD_GRID = 13     # latent points per side of the manifold mesh
+MANIFOLD_EXTENT = 2.0  # the mesh spans z in [-2, 2] on the first two latent dimensions (~95% of each)
 
 
 class SingleDeviceAdam(keras.optimizers.Adam):
@@ -273,7 +275,22 @@ class Run:
                                          tf.constant(fake / scale, tf.float32), labels)
         return ToyView(real=frozen_array(real), fake=frozen_array(fake), grid_x=frozen_array(axis),
                        grid_y=frozen_array(axis), d_grid=frozen_array(realness.numpy().reshape(TOY_GRID, TOY_GRID)),
-                       arrows=frozen_array(push.numpy() * scale))
+                       arrows=frozen_array(push.numpy() * scale), manifold=frozen_array(self._manifold()))
+
+    def _manifold(self) -> np.ndarray:
+        """G's image of a square latent grid (GAN Lab's manifold): (C, K, K, 2) in data units, one mesh per class
+        (C = 1 unconditional). A 1-d latent gives a line (K = 1 row); a larger one a slice through z[0], z[1]."""
+        ticks = np.linspace(-MANIFOLD_EXTENT, MANIFOLD_EXTENT, MANIFOLD_GRID, dtype=np.float32)
+        rows = 1 if self.config.latent_dim == 1 else MANIFOLD_GRID
+        z = np.zeros((rows, MANIFOLD_GRID, self.config.latent_dim), np.float32)
+        z[..., 0] = ticks[None, :]
+        if rows > 1:
+            z[..., 1] = ticks[:, None]
+        classes = max(1, self.num_classes)
+        z = np.tile(z.reshape(1, -1, self.config.latent_dim), (classes, 1, 1)).reshape(-1, self.config.latent_dim)
+        labels = np.repeat(np.arange(classes, dtype=np.int32), rows * MANIFOLD_GRID)
+        points = self._raw_points(tf.constant(z), tf.constant(labels)).numpy() * self.dataset.scale
+        return points.reshape(classes, rows, MANIFOLD_GRID, 2)
 
     def _nearest_cluster(self, points: np.ndarray) -> np.ndarray:
         """A clustered toy's D judges a point as a member of a cluster: the background asks it about each grid

@@ -8,6 +8,7 @@ import numpy as np
 
 from playground.data import datasets, shapes
 from playground.metrics import quality as metrics
+from playground.metrics.divergence import js_divergence
 
 DIGIT_DATASETS = ("digits", "mnist")   # the classifier knows digits; its FCD means nothing for other images
 LIVE_SAMPLES = 1000
@@ -30,9 +31,9 @@ def quality(sampler, dataset: datasets.Dataset, n: int = LIVE_SAMPLES, seed: int
     shares = datasets.label_shares(dataset) if dataset.pseudo_labels and sampler.num_classes else None
     samples, labels = generate(sampler, n, seed, shares)
     if dataset.kind == "toy":
-        if dataset.modes is None:
-            return {}, samples
-        return metrics.toy_metrics(samples, dataset.modes, dataset.mode_sd), samples
+        values = {} if dataset.modes is None else metrics.toy_metrics(samples, dataset.modes, dataset.mode_sd)
+        real = datasets.real_sample(dataset, n, seed=7)
+        return {**values, "js_divergence": js_divergence(real, samples)}, samples
     if dataset.name in DIGIT_DATASETS and samples.shape[1:] == metrics.IMAGE_SHAPE:
         # Cluster numbers are not digit classes: no label accuracy for a self-conditioned run.
         return metrics.image_metrics(samples, None if dataset.pseudo_labels else labels), samples

@@ -12,6 +12,8 @@ from playground.engine.config import TrainConfig
 
 STATUSES = ("idle", "running", "paused", "stopped", "error")
 HISTORY_KEYS = ("d_loss", "g_loss", "d_real", "d_fake", "grad_norm_d", "grad_norm_g")
+# Live metrics charted over steps: the 2D divergence and mode coverage (a share, so both fit one 0-1 axis).
+METRIC_HISTORY_KEYS = ("js_divergence", "mode_coverage")
 
 
 def frozen_array(values, dtype=np.float32) -> np.ndarray:
@@ -33,6 +35,7 @@ class ToyView:
     grid_y: np.ndarray        # (G,) heatmap y coordinates
     d_grid: np.ndarray        # (G, G) discriminator's "realness" in [0, 1]; row i is grid_y[i]
     arrows: np.ndarray        # (M, 2) direction the generator's gradient moves each fake point (data units)
+    manifold: np.ndarray | None = None   # (C, K, K, 2) G's image of a K x K latent grid, one mesh per class
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,8 @@ class Snapshot:
     config: TrainConfig | None = None
     error: str | None = None          # set when status == "error"
     devices: str = ""                 # where it trains, e.g. "training on the CPU" (engine.devices)
+    metric_steps: np.ndarray = field(default_factory=lambda: frozen_array([], np.int64))   # (J,) step of each
+    metric_history: dict = field(default_factory=dict)   # name in METRIC_HISTORY_KEYS -> (J,) float array
 
 
 def empty_snapshot(config: TrainConfig | None = None) -> Snapshot:

@@ -16,10 +16,11 @@ from playground.metrics import evaluate
 from playground.engine.config import TrainConfig
 from playground.engine.run import Progress, Run, with_live_changes
 from playground.training.history import History
-from playground.training.snapshot import Snapshot, empty_snapshot, frozen_array
+from playground.training.snapshot import METRIC_HISTORY_KEYS, Snapshot, empty_snapshot, frozen_array
 
 
 COLLAPSE_GRACE_STEPS = 300   # no collapse warnings before this step
+METRIC_HISTORY_POINTS = 200  # live metrics arrive every few seconds: 200 points span a long run
 # Live metrics (1,000 samples through the digit classifier, ~0.3 s of CPU) run beside training, but on 2 cores
 # that CPU comes out of training: in the bench's alternating windows, digits steps/s with the publisher were 9.8%
 # below bare with metrics every 5 s and 2.6% below without metrics.
@@ -49,6 +50,7 @@ class Trainer:
         self._metrics: dict = {}
         self._collapse: str | None = None       # current mode-collapse warning, cleared when it recovers
         self._history = History()
+        self._metric_history = History(METRIC_HISTORY_KEYS, METRIC_HISTORY_POINTS)
         self._wall_time = 0.0
         self._speed = 0.0
         self._live = evaluate.LiveMetrics(metrics_interval)
@@ -123,6 +125,7 @@ class Trainer:
             self.points = points if points is not None else self.points
             self._run, self._status, self._warnings, self._metrics, self._collapse = None, "idle", [], {}, None
             self._history, self._wall_time, self._speed, self._real_view = History(), 0.0, 0.0, None
+            self._metric_history = History(METRIC_HISTORY_KEYS, METRIC_HISTORY_POINTS)
             self._live = evaluate.LiveMetrics(self.metrics_interval)   # an old run's evaluation in flight is dropped
             self._snapshot = empty_snapshot(self.config)
 
@@ -231,11 +234,13 @@ class Trainer:
             samples = frozen_array(run.fixed_samples())
         self._update_metrics(run, wait=not background_metrics)
         steps, values = self._history.export()
+        metric_steps, metric_values = self._metric_history.export()
         self._snapshot = Snapshot(
             step=run.step, status=self._status, wall_time=self._wall_time, steps_per_sec=self._speed,
             history_steps=steps, history=values, samples=samples,
             sample_labels=None if run.fixed_labels is None else frozen_array(run.fixed_labels, np.int32),
             toy=toy, metrics=dict(self._metrics), config=run.config, devices=run.placement.describe(),
+            metric_steps=metric_steps, metric_history=metric_values,
             warnings=tuple(self._warnings) + ((self._collapse,) if self._collapse else ()))
 
     def _update_metrics(self, run: Run, wait: bool):
@@ -245,6 +250,17 @@ class Trainer:
         self._metrics, warning, evaluated_step = result
         if self._metrics:
             self._metrics["step"] = evaluated_step
+            charted = charted_metrics(self._metrics)
+            if charted:
+                self._metric_history.add(evaluated_step, charted)
         run.last_metrics = dict(self._metrics)
         # An untrained generator maps all noise near one point; that is not collapse yet.
         self._collapse = warning if evaluated_step >= COLLAPSE_GRACE_STEPS else None
+
+
+def charted_metrics(metrics: dict) -> dict:
+    """The live metrics that are charted over steps (METRIC_HISTORY_KEYS); mode coverage as a share."""
+    charted = {"js_divergence": metrics["js_divergence"]} if "js_divergence" in metrics else {}
+    if metrics.get("num_modes"):
+        charted["mode_coverage"] = metrics["modes_covered"] / metrics["num_modes"]
+    return charted

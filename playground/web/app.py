@@ -23,6 +23,7 @@ from playground.web.sessions import SessionError, SessionRegistry, checkpoints_r
 from playground.web.errors import (SAMPLERS, USER_ERRORS, GuardedBlocks, session_of, uploaded_file, user_error,
                                    visitor_of)
 from playground.web.explore import ExploreHandlers
+from playground.web.ganlab import GanLabHandlers
 from playground.web.layout import DATASETS, LIVE, PLOTLY_JS, SLIDERS, TFJS_JS
 
 DATASET_VALUES = tuple(value for _, value in DATASETS)
@@ -41,8 +42,9 @@ def config_settings(config) -> tuple:
             config.d_steps, config.seed, config.ema, config.r1_gamma, config.augment, conditional, config.clusters)
 
 
-class PlaygroundUI(ExploreHandlers):
-    """Handlers, bound to one registry and one checkpoints folder (the Explore tab's are in explore.py)."""
+class PlaygroundUI(ExploreHandlers, GanLabHandlers):
+    """Handlers, bound to one registry and one checkpoints folder (the Explore tab's are in explore.py, the
+    GAN-Lab additions' in ganlab.py)."""
 
     def __init__(self, registry: SessionRegistry, root: pathlib.Path):
         self.registry, self.root, self.samplers = registry, pathlib.Path(root), SAMPLERS
@@ -154,6 +156,7 @@ class PlaygroundUI(ExploreHandlers):
         if not force and snapshot is session.scratch.get("rendered"):
             return (gr.skip(),) * 7 + (gr.skip() if running else gr.Timer(active=False),)
         session.scratch["rendered"] = snapshot
+        self.remember_run(session, trainer, snapshot)       # for "Compare runs"
         if session.scratch.get("tab") == "explore" and not force:
             # Charts nobody sees cost the browser and the server time that slider renders need; the Train
             # tab's select event redraws everything (and restarts the timer) when the user comes back.

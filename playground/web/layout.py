@@ -9,6 +9,9 @@ import numpy as np
 import plotly
 
 from playground.engine.config import LOSSES, default_config
+from playground.web import lab_js
+from playground.web.compare import CURVES
+from playground.web.lab_plots import LAYER_TRACES
 from playground.web.errors import checked_number
 from playground.web.views import SLIDER_LIMIT
 
@@ -39,12 +42,12 @@ LIVE_PLOT_JS = """
 const chart = element.querySelector('.live-plot');
 const draw = () => {
   if (!props.value) { Plotly.purge(chart); return; }
-  const figure = JSON.parse(props.value);
+  const figure = JSON.parse(props.value);%s
   Plotly.react(chart, figure.data, figure.layout, {responsive: true, displaylogo: false});
 };
 watch('value', draw);
 draw();
-"""
+""" % lab_js.HIDE_LAYERS_JS
 
 
 def _live_plot(elem_id, value="", visible=True):
@@ -74,6 +77,9 @@ def train_tab(ui, status_text, loss_chart):
     with gr.Row():
         with gr.Column(scale=1, min_width=300):
             dataset = gr.Dropdown(DATASETS, value="ring", label="dataset", elem_id="dataset")
+            # The pad sits above the box: the box grows as points are drawn and would move the pad mid-stroke.
+            draw_pad = gr.HTML("", html_template=lab_js.DRAW_HTML, js_on_load=lab_js.DRAW_JS, visible=False,
+                               elem_id="draw-pad", label="draw points")
             points_text = gr.Textbox(EXAMPLE_POINTS, lines=6, label="points: one 'x, y' per line (8 or more)",
                                      visible=False, elem_id="points")
             upload = gr.File(label="images: .zip (class sub-folders give labels) or .npz", file_types=[".zip", ".npz"],
@@ -97,6 +103,7 @@ def train_tab(ui, status_text, loss_chart):
                 conditional = gr.Radio(["auto", "on", "off"], value="auto", label="conditional", elem_id="conditional")
                 clusters = _number("clusters (0 = off)", c.clusters, "clusters", precision=0,
                                    info="k-means labels for an unconditional run")
+            share = share_controls()
         with gr.Column(scale=2):
             with gr.Row():
                 train_button = gr.Button("Train", variant="primary", elem_id="train-button")
@@ -113,7 +120,9 @@ def train_tab(ui, status_text, loss_chart):
             warnings = gr.Markdown("", elem_id="warnings")
             loss_plot = _live_plot("loss-plot", loss_chart)
             toy_plot = _live_plot("toy-plot", visible=False)
-            toy_note = gr.Markdown(TOY_NOTE, visible=False, elem_id="toy-note")
+            with gr.Column(visible=False, elem_id="toy-extras") as toy_extras:    # shown with the 2D view
+                view = view_controls()
+                gr.Markdown(TOY_NOTE, elem_id="toy-note")
             samples = _picture("samples", visible=False)
             metrics = gr.Markdown("", elem_id="metrics")
             with gr.Accordion("Save / load a run", open=False, elem_id="save-load"):
@@ -128,11 +137,12 @@ def train_tab(ui, status_text, loss_chart):
                 with gr.Row():
                     run_zip = gr.File(label="or upload a run .zip", file_types=[".zip"], elem_id="run-zip")
                     load_zip_button = gr.Button("Load uploaded run", elem_id="load-zip-button")
+            compare = compare_controls()
     timer = gr.Timer(0.5, active=False)
 
     settings = [dataset, loss, width, latent_dim, batch_size, lr_g, lr_d, d_steps, seed, ema, r1_gamma, augment,
                 conditional, clusters, points_text, upload]
-    run_outputs = [status, warnings, loss_plot, samples, toy_plot, toy_note, metrics, timer]
+    run_outputs = [status, warnings, loss_plot, samples, toy_plot, toy_extras, metrics, timer]
     setting_outputs = [dataset, loss, width, latent_dim, batch_size, lr_g, lr_d, d_steps, seed, ema, r1_gamma,
                        augment, conditional, clusters]
     quick = dict(concurrency_limit=None, show_progress="hidden")
@@ -155,8 +165,53 @@ def train_tab(ui, status_text, loss_chart):
                       concurrency_id="disk")
     load_zip_button.click(ui.load_upload, run_zip, load_outputs, api_name="load_zip", concurrency_limit=2,
                           concurrency_id="disk")
+    wire_lab(ui, dict(view, **share, **compare, draw_pad=draw_pad), dataset, settings, setting_outputs, run_outputs)
     return dict(checkpoint_list=checkpoint_list, save_button=save_button, run_name=run_name, download=download,
                 run_outputs=run_outputs)
+
+
+# == The GAN-Lab additions to the Train tab: view layers, slow motion, share links, compared runs ==========
+def view_controls():
+    """Under the 2D view: which layers it draws (toggled in the browser) and the slow-motion step."""
+    with gr.Row():
+        layers = gr.CheckboxGroup(list(LAYER_TRACES), value=list(LAYER_TRACES), label="show", elem_id="layers",
+                                  scale=3)
+        slow_button = gr.Button("Slow-motion step (D, then G)", elem_id="slow-step-button", scale=1, min_width=160)
+    return dict(layers=layers, slow_button=slow_button)
+
+
+def share_controls():
+    """A link that opens this page with these settings (query parameters named like the CLI's flags)."""
+    with gr.Row():
+        link_button = gr.Button("Copy link to these settings", size="sm", elem_id="copy-link", scale=0, min_width=120)
+        link = gr.Textbox(label="link", interactive=False, elem_id="share-link", scale=3, max_lines=1)
+    link_note = gr.Markdown("", elem_id="link-note")
+    return dict(link_button=link_button, link=link, link_note=link_note)
+
+
+def compare_controls():
+    with gr.Accordion("Compare runs", open=False, elem_id="compare"):
+        with gr.Row():
+            curve = gr.Dropdown([(label, key) for key, (label, _) in CURVES.items()], value="g_loss", label="curve",
+                                elem_id="compare-curve", scale=2)
+            compare_button = gr.Button("Compare this session's runs", elem_id="compare-button", scale=1)
+        compare_plot = _live_plot("compare-plot")
+    return dict(curve=curve, compare_button=compare_button, compare_plot=compare_plot)
+
+
+def wire_lab(ui, lab, dataset, settings, setting_outputs, run_outputs):
+    quick = dict(concurrency_limit=None, show_progress="hidden", api_visibility="private")
+    lab["layers"].change(None, lab["layers"], None, js=lab_js.LAYERS_JS)      # browser only: no server work
+    # No progress overlay: it would fade the view while the slow-motion frames play.
+    lab["slow_button"].click(ui.slow_step, settings, run_outputs, api_name="slow_step", concurrency_limit=2,
+                             show_progress="hidden")
+    dataset.change(lambda name: gr.update(visible=name == "points"), dataset, lab["draw_pad"], **quick)
+    gr.on(None, ui.settings_from_link, None, setting_outputs + [lab["link_note"]], **quick)   # on page load
+    # The server writes the query ("?dataset=…"); the browser puts its own address in front and copies it.
+    lab["link_button"].click(ui.share_query, settings, lab["link"], **quick).success(
+        None, lab["link"], lab["link"], js=lab_js.COPY_LINK_JS)
+    lab["compare_button"].click(ui.compare_runs, lab["curve"], lab["compare_plot"], concurrency_limit=4,
+                                api_name="compare_runs")
 
 
 def explore_tab(ui):

@@ -17,6 +17,7 @@ import plotly.graph_objects as go
 from PIL import Image
 
 from playground.training.snapshot import Snapshot, ToyView
+from playground.web import lab_plots
 
 MAX_CURVE_POINTS = 1000
 # Trace data is sent as float32: plotly base64-encodes numpy arrays, so this halves what every tick ships
@@ -50,7 +51,9 @@ def loss_figure(snapshot: Snapshot, smoothing: int = 1, max_points: int = MAX_CU
         values = moving_average(_history_series(snapshot, key, steps.size), smoothing)
         traces.append(go.Scatter(x=steps[keep], y=values[keep].astype(np.float32), yaxis=axis, mode="lines", name=LOSS_NAMES[key],
                                  line=dict(color=LOSS_COLORS[key], width=1.5)))
-    figure = go.Figure(data=traces, layout=_loss_layout())
+    metric_traces = lab_plots.metric_traces(snapshot)
+    layout = lab_plots.with_metric_panel(_loss_layout()) if metric_traces else _loss_layout()
+    figure = go.Figure(data=traces + metric_traces, layout=layout)
     if steps.size == 0:
         # Same axes, titles and legend as a live figure, but no meaningless tick numbers.
         figure.update_layout(xaxis_showticklabels=False, yaxis_showticklabels=False, yaxis2_showticklabels=False)
@@ -107,7 +110,9 @@ def toy_figure(toy: ToyView, title: str = "Discriminator (green = real) and gene
               _points_trace(toy.real, "real", REAL_COLOR, size=6),
               _points_trace(toy.fake, "generated", FAKE_COLOR, size=6),
               _arrows_trace(toy.fake, toy.arrows, ARROW_FRACTION * span)]
-    return go.Figure(data=traces, layout=_square_layout(title, x_range, y_range, "toy"))
+    extra = [lab_plots.manifold_trace(toy.manifold), lab_plots.offscreen_trace(toy.fake, x_range, y_range)]
+    return go.Figure(data=traces + [trace for trace in extra if trace is not None],
+                     layout=_square_layout(title, x_range, y_range, "toy"))
 
 
 def _check_toy(toy: ToyView):
@@ -323,6 +328,7 @@ METRIC_FORMATS = {
     "shape_classes_covered": ("Shape classes", "{:.0f} of 12", "shape-colour pairs seen in >= 1% of samples"),
     "modes_covered": ("Modes covered", "{:.0f}", "Gaussians that get their share of samples"),
     "high_quality_share": ("High-quality share", "{:.0%}", "samples within 3 sd of a mode"),
+    "js_divergence": ("JS divergence", "{:.3f}", "0 = same spread as the data, 0.693 = no overlap (histogram)"),
     "step": ("Measured at step", "{:,.0f}", "metrics are computed beside training every few seconds"),
 }
 

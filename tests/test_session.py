@@ -10,7 +10,9 @@ from conftest import wait_for
 from playground.engine.config import default_config
 from playground.web.saved_runs import (SamplerCache, checkpoint_choices, owner_checkpoints_root, save_session_run,
                                        unpack_run_zip, zip_run)
-from playground.web.sessions import BusyError, SessionError, SessionRegistry, checkpoints_root, parse_points
+from playground.data.images import DataError
+from playground.data.points import parse_points
+from playground.web.sessions import BusyError, SessionError, SessionRegistry, checkpoints_root
 
 TINY_TOY = dict(width=16, batch_size=32, latent_dim=4, seed=3)
 
@@ -137,13 +139,13 @@ def test_step_builds_a_run_from_the_current_settings(registry):
 def test_parse_points_reads_lines_and_names_the_bad_one():
     points = parse_points("1, 2\n\n# a comment\n3 4\n-1.5,2e-1  # trailing comment\n")
     np.testing.assert_allclose(points, [[1, 2], [3, 4], [-1.5, 0.2]])
-    with pytest.raises(SessionError, match="line 2"):
+    with pytest.raises(DataError, match="line 2"):
         parse_points("1, 2\n3, four\n")
-    with pytest.raises(SessionError, match="line 1"):
+    with pytest.raises(DataError, match="line 1"):
         parse_points("1, 2, 3")
-    with pytest.raises(SessionError, match="empty"):
+    with pytest.raises(DataError, match="empty"):
         parse_points("   ")
-    with pytest.raises(SessionError, match="finite"):
+    with pytest.raises(DataError, match="finite"):
         parse_points("nan, 1")
 
 

@@ -116,10 +116,11 @@ def test_step_counts_against_the_runs_time_limit(registry):
 
 
 def test_a_huge_points_box_is_refused_before_its_lines_are_read():
-    from playground.web.sessions import parse_points
+    from playground.data.images import DataError
+    from playground.data.points import parse_points
 
     assert len(parse_points("1, 2\n" * 5000)) == 5000
-    with pytest.raises(SessionError, match="the points box holds 50,000,001 characters"):
+    with pytest.raises(DataError, match="the points box holds 50,000,001 characters"):
         parse_points("\n" * 50_000_000 + "1")
 
 

@@ -19,10 +19,10 @@ import keras
 import numpy as np
 
 from playground.engine.config import OutsideDatasetError, TrainConfig
+from playground.engine.run_files import REQUIRED_FILES
 from playground.sampling.sampler import Sampler
 from playground.text import shown
 
-REQUIRED_FILES = ("config.json", "generator.keras", "discriminator.keras", "optimizers.npz", "meta.json")
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 

@@ -19,7 +19,8 @@ from playground.text import shown
 from playground.web.saved_runs import (checkpoint_choices, owner_checkpoints_root, save_session_run, unpack_run_zip,
                                        zip_run)
 from playground.web.memory import freeze_startup_objects
-from playground.web.sessions import SessionError, SessionRegistry, checkpoints_root, parse_points
+from playground.data.points import parse_points
+from playground.web.sessions import SessionError, SessionRegistry, checkpoints_root
 from playground.web.errors import (SAMPLERS, USER_ERRORS, GuardedBlocks, session_of, uploaded_file, user_error,
                                    visitor_of)
 from playground.web.explore import ExploreHandlers

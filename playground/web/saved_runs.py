@@ -14,6 +14,7 @@ import shutil
 import threading
 from collections import OrderedDict
 
+from playground.engine.run_files import REQUIRED_FILES, RUN_FILES
 from playground.text import shown
 from playground.web.sessions import Session, SessionError
 
@@ -45,9 +46,6 @@ class SamplerCache:
         return sampler
 
 
-RUN_FILES = ("config.json", "generator.keras", "discriminator.keras", "optimizers.npz", "meta.json",
-             "generator_ema.keras", "points.npy")
-REQUIRED_RUN_FILES = RUN_FILES[:5]
 ZIP_JUNK = ("__MACOSX/", ".DS_Store")
 
 
@@ -145,7 +143,7 @@ def _run_members(archive, source: str) -> dict:
             raise SessionError(f"{shown(source)} holds more than one run; upload one run at a time")
         folders.add(parts[0] if len(parts) == 2 else "")
         members[parts[-1]] = info
-    missing = [name for name in REQUIRED_RUN_FILES if name not in members]
+    missing = [name for name in REQUIRED_FILES if name not in members]
     if missing:
         raise SessionError(f"{shown(source)} is not a complete run (missing {', '.join(missing)})")
     if len(folders) > 1:

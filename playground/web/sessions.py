@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from playground.text import shown
 from playground.web.memory import RunBudget, _retire, _training
 from playground.web.visitors import new_browser_secret, owner_of, valid_browser_secret
 
@@ -33,8 +32,6 @@ DEFAULT_MAX_TRAIN_SECONDS = 900.0
 DEFAULT_MAX_PER_VISITOR = 1
 DEFAULT_MAX_BUILT_RUNS = 8        # a digits run is ~55 MB
 IDLE_SESSION_SECONDS = 3600.0     # sessions that never sent "unload" (killed browsers) are dropped after this
-MAX_POINT_LINES = 5000
-MAX_POINTS_TEXT = 40 * MAX_POINT_LINES      # characters in the points box, checked before any line is read
 
 
 class SessionError(ValueError):
@@ -315,29 +312,3 @@ def _dispose(sessions: list) -> None:
         if session._tmp:
             shutil.rmtree(session._tmp, ignore_errors=True)
     _retire(*(session.trainer for session in sessions))
-
-
-# -- user points ---------------------------------------------------------------------------------------
-def parse_points(text: str) -> np.ndarray:
-    """ "x, y" (or "x y") per line → float (N, 2); blank lines and # comments are skipped."""
-    if not isinstance(text, str) or not text.strip():
-        raise SessionError("the points box is empty; type one 'x, y' pair per line (at least 8 lines)")
-    if len(text) > MAX_POINTS_TEXT:
-        raise SessionError(f"the points box holds {len(text):,} characters; up to {MAX_POINT_LINES} lines of 'x, y' "
-                           f"({MAX_POINTS_TEXT:,} characters) are accepted, and a few hundred are plenty")
-    rows = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        line = line.split("#", 1)[0].strip()
-        if not line:
-            continue
-        parts = line.replace(",", " ").split()
-        try:
-            x, y = (float(p) for p in parts)
-        except ValueError:
-            raise SessionError(f"points line {number} ({shown(line)}) is not two numbers; write it as 'x, y'") from None
-        if not (np.isfinite(x) and np.isfinite(y)):
-            raise SessionError(f"points line {number} has a value that is not a finite number")
-        rows.append((x, y))
-        if len(rows) > MAX_POINT_LINES:
-            raise SessionError(f"too many points (more than {MAX_POINT_LINES}); a few hundred are plenty")
-    return np.array(rows, dtype=np.float64).reshape(-1, 2)

@@ -25,12 +25,11 @@ TOY_SAMPLES = 512      # points drawn in the 2D view
 TOY_GRID = 48          # heatmap resolution of the 2D view
 LIVE_FIELDS = ("lr_g", "lr_d", "d_steps")   # what may change while a run trains
 CHUNK_MAX = 32
-# Free running batches steps into compiled calls of about this long. Each call costs ~4 ms of Python and
-# TensorFlow overhead: at 50 ms chunks (2 digits steps) that was ~10% of steps/s, at 200 ms it is ~2%. Pause
-# still answers within one chunk.
+# Free running batches steps into compiled calls of about this long: each call has a fixed overhead, and pause
+# still answers within one chunk (measured: docs/performance.md).
 CHUNK_SECONDS = 0.2
 # The NaN guard's copy of every weight and optimizer slot is refreshed this often, not at every publish: reading
-# ~200 variables one by one was ~11% of the server's GIL time per training in the 8-session load test.
+# them all costs the server's GIL time (docs/performance.md).
 GOOD_STATE_SECONDS = 5.0
 MANIFOLD_GRID = 13     # latent points per side of the manifold mesh
 MANIFOLD_EXTENT = 2.0  # the mesh spans z in [-2, 2] on the first two latent dimensions (~95% of each)

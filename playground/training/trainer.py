@@ -21,9 +21,8 @@ from playground.training.snapshot import METRIC_HISTORY_KEYS, Snapshot, empty_sn
 
 COLLAPSE_GRACE_STEPS = 300   # no collapse warnings before this step
 METRIC_HISTORY_POINTS = 200  # live metrics arrive every few seconds: 200 points span a long run
-# Live metrics (1,000 samples through the digit classifier, ~0.3 s of CPU) run beside training, but on 2 cores
-# that CPU comes out of training: in the bench's alternating windows, digits steps/s with the publisher were 9.8%
-# below bare with metrics every 5 s and 2.6% below without metrics.
+# Live metrics run beside training, but on 2 cores their CPU comes out of training: every 10 s keeps that cost
+# small (measured: docs/performance.md).
 METRICS_SECONDS = 10.0
 
 

@@ -31,8 +31,8 @@ LOSS_NAMES = {"d_loss": "D loss", "g_loss": "G loss", "d_real": "D(real)", "d_fa
 # The longest gradient arrow is drawn this fraction of the view's width; the rest keep their relative length.
 ARROW_FRACTION = 0.08
 _MARGIN = dict(l=50, r=20, t=40, b=40)
-# Plain white plot area set by hand: naming a template such as "plotly_white" costs ~30 ms per figure
-# (it is re-validated every time), 15x the rest of a loss figure.
+# Plain white plot area set by hand: a named template such as "plotly_white" is re-validated for every figure,
+# which costs more than the rest of a loss figure (docs/performance.md).
 _GRID = dict(gridcolor="#e6e6e6", zerolinecolor="#cccccc")
 
 
@@ -256,8 +256,8 @@ def image_grid(images: np.ndarray, ncols: int | None = None, upscale: int | None
     # A view of the canvas below the outer border as a (row, y, col, x) grid of cells; copy=False raises
     # rather than silently writing into a copy. One assignment then places every tile.
     cells = np.reshape(canvas[border:, border:], (nrows, th + border, ncols, tw + border, c), copy=False)
-    # Upscale by repetition, columns first (measured: 0.24 ms vs 0.58 ms rows first, and a 6-D broadcast
-    # straight into the canvas took 1.9 ms because its innermost loop is only `upscale` long).
+    # Upscale by repetition, columns first: faster than rows first or a 6-D broadcast into the canvas, whose
+    # innermost loop is only `upscale` long (docs/performance.md).
     big = tiles.repeat(upscale, axis=2).repeat(upscale, axis=1)
     padded = np.full((nrows * ncols, th, tw, c), border_value, dtype=np.uint8)  # blank cells after the last tile
     padded[:n] = big

@@ -20,7 +20,7 @@ from playground.web.saved_runs import (checkpoint_choices, owner_checkpoints_roo
                                        zip_run)
 from playground.web.memory import freeze_startup_objects
 from playground.data.points import parse_points
-from playground.web.sessions import SessionError, SessionRegistry, checkpoints_root
+from playground.web.sessions import SessionError, SessionRegistry, checkpoints_root, import_engine
 from playground.web.errors import (SAMPLERS, USER_ERRORS, GuardedBlocks, session_of, uploaded_file, user_error,
                                    visitor_of)
 from playground.web.explore import ExploreHandlers
@@ -292,10 +292,10 @@ def warm_up(checkpoints_dir=None) -> None:
 
     started = time.perf_counter()
     try:
-        from playground.engine import devices   # first: GAN_DEVICES may split the CPU, only possible before TF starts
+        import_engine()
+        from playground.engine import devices
 
         print(devices.current().describe(), flush=True)
-        import playground.training.trainer  # noqa: F401  (TensorFlow, Keras, the engine)
         choices = checkpoint_choices(checkpoints_dir or checkpoints_root(), None)
         if choices:
             sampler = SAMPLERS.get(choices[0][1])

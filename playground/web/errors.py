@@ -3,6 +3,7 @@ safety net under every event (GuardedBlocks), who a request comes from, and this
 checkpoints."""
 from __future__ import annotations
 
+import asyncio
 import math
 import os
 import pathlib
@@ -12,7 +13,7 @@ from gradio.exceptions import InvalidPathError
 
 from playground.text import shortened, shown
 from playground.web.saved_runs import SamplerCache
-from playground.web.sessions import SessionError
+from playground.web.sessions import ENGINE_LOADED, SessionError, import_engine
 from playground.web.visitors import client_address
 
 SAMPLERS = SamplerCache()    # loaded checkpoints, shared by every session and demo in this process
@@ -46,6 +47,8 @@ class GuardedBlocks(gr.Blocks):
 
     async def process_api(self, *args, **kwargs):
         try:
+            if not ENGINE_LOADED.is_set():     # the first events may come while warm-up still imports TensorFlow
+                await asyncio.to_thread(import_engine)
             return await super().process_api(*args, **kwargs)
         except Exception as exc:  # noqa: BLE001 — the net: turned into a message, logged when unexpected
             raise as_message(exc) from exc

@@ -32,6 +32,20 @@ DEFAULT_MAX_TRAIN_SECONDS = 900.0
 DEFAULT_MAX_PER_VISITOR = 1
 DEFAULT_MAX_BUILT_RUNS = 8        # a digits run is ~55 MB
 IDLE_SESSION_SECONDS = 3600.0     # sessions that never sent "unload" (killed browsers) are dropped after this
+_ENGINE_IMPORT = threading.Lock()
+ENGINE_LOADED = threading.Event()
+
+
+def import_engine() -> None:
+    """Import TensorFlow and the engine once, under one lock: two threads importing TensorFlow at once (warm-up and
+    an early visitor's event) can each meet the other's half-made modules and fail with an AttributeError."""
+    with _ENGINE_IMPORT:
+        if not ENGINE_LOADED.is_set():
+            from playground.engine import devices   # first: GAN_DEVICES may split the CPU, only before TF starts
+
+            devices.current()
+            import playground.training.trainer  # noqa: F401  (TensorFlow, Keras, the engine)
+            ENGINE_LOADED.set()
 
 
 class SessionError(ValueError):

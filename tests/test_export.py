@@ -97,5 +97,5 @@ def test_the_page_gets_a_clear_error_while_the_live_run_has_no_model(tmp_path):
 
     ui = PlaygroundUI(SessionRegistry(max_trainings=1, max_train_seconds=None), tmp_path)
     request = gr.Request(session_hash="visitor")
-    assert "press Train" in json.loads(ui.page_model(request, "live"))["error"]
-    assert "not one of the listed checkpoints" in json.loads(ui.page_model(request, "/etc"))["error"]
+    assert "press Train" in json.loads(ui.explore.page_model(request, "live"))["error"]
+    assert "not one of the listed checkpoints" in json.loads(ui.explore.page_model(request, "/etc"))["error"]

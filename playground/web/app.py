@@ -43,12 +43,14 @@ def config_settings(config) -> tuple:
             config.d_steps, config.seed, config.ema, config.r1_gamma, config.augment, conditional, config.clusters)
 
 
-class PlaygroundUI(ExploreHandlers, GanLabHandlers):
+class PlaygroundUI:
     """Handlers, bound to one registry and one checkpoints folder (the Explore tab's are in explore.py, the
     GAN-Lab additions' in ganlab.py)."""
 
     def __init__(self, registry: SessionRegistry, root: pathlib.Path):
         self.registry, self.root, self.samplers = registry, pathlib.Path(root), SAMPLERS
+        self.explore = ExploreHandlers(registry, SAMPLERS, self._checked_checkpoint)
+        self.lab = GanLabHandlers(registry, self.settings_to_config, self.render_run)
 
     # == Train tab ====================================================================================
     def settings_to_config(self, dataset, loss, width, latent_dim, batch_size, lr_g, lr_d, d_steps, seed, ema,
@@ -157,7 +159,7 @@ class PlaygroundUI(ExploreHandlers, GanLabHandlers):
         if not force and snapshot is session.scratch.get("rendered"):
             return (gr.skip(),) * 7 + (gr.skip() if running else gr.Timer(active=False),)
         session.scratch["rendered"] = snapshot
-        self.remember_run(session, trainer, snapshot)       # for "Compare runs"
+        self.lab.remember_run(session, trainer, snapshot)       # for "Compare runs"
         if session.scratch.get("tab") == "explore" and not force:
             # Charts nobody sees cost the browser and the server time that slider renders need; the Train
             # tab's select event redraws everything (and restarts the timer) when the user comes back.
@@ -277,7 +279,7 @@ class PlaygroundUI(ExploreHandlers, GanLabHandlers):
         sources["value"] = source
         if source == LIVE:
             return (secret, checkpoint_list, sources) + (gr.skip(),) * (SLIDERS + 4)
-        return (secret, checkpoint_list, sources, *self.explore_refresh(request, source, "raw", 0, 1.0, None,
+        return (secret, checkpoint_list, sources, *self.explore.explore_refresh(request, source, "raw", 0, 1.0, None,
                                                                            *[0.0] * SLIDERS))
 
     def unload(self, request: gr.Request):
@@ -329,7 +331,7 @@ def build_demo(registry: SessionRegistry | None = None, checkpoints_dir=None) ->
             with gr.Tab("Train", id="train", elem_id="train-tab") as train_tab:
                 train = layout.train_tab(ui, views.status_line(None), plots.loss_figure(empty_snapshot()).to_json())
             with gr.Tab("Explore", id="explore", elem_id="explore-tab") as explore_tab:
-                explore = layout.explore_tab(ui)
+                explore = layout.explore_tab(ui.explore)
         quick = dict(concurrency_limit=None, show_progress="hidden", api_visibility="private")
         train_tab.select(ui.show_train_tab, None, train["run_outputs"], **quick)
         explore_tab.select(ui.show_explore_tab, None, train["run_outputs"][-1], **quick)

@@ -1,5 +1,5 @@
 """The Explore tab's handlers: latent sliders (raw z or PCA directions), the 2D sample cloud, interpolation and
-its scrubber. PlaygroundUI (app.py) inherits them; they use its `registry`, `samplers` and `_checked_checkpoint`.
+its scrubber. PlaygroundUI (app.py) holds them as `ui.explore`, built with its `registry`, `samplers` and `_checked_checkpoint`.
 
 Slider and scrub events skip Gradio's pre/postprocessing (layout.py), so these check their raw values
 themselves (views.checked_sliders, views.whole_number, latent.truncate).
@@ -31,7 +31,11 @@ _page_lock = threading.Lock()
 
 
 class ExploreHandlers:
-    """Explore-tab handlers, mixed into PlaygroundUI."""
+    """Explore-tab handlers, composed into PlaygroundUI as `ui.explore`: the sessions, the shared cache of loaded
+    checkpoints, and the check that a source is one of this visitor's listed checkpoints."""
+
+    def __init__(self, registry, samplers, checked_checkpoint):
+        self.registry, self.samplers, self._checked_checkpoint = registry, samplers, checked_checkpoint
 
     def explore_sampler(self, request, source):
         if source == LIVE:

@@ -1,6 +1,6 @@
 """The Train tab's GAN-Lab handlers: slow-motion steps, settings from a shared link and the link for the current
-settings, and this session's runs compared on one chart. PlaygroundUI (app.py) inherits them; they use its
-`registry`, `settings_to_config` and `render_run`. The logic is in links.py, compare.py and lab_plots.py.
+settings, and this session's runs compared on one chart. PlaygroundUI (app.py) holds them as `ui.lab`, built
+with its `registry`, `settings_to_config` and `render_run`. The logic is in links.py, compare.py and lab_plots.py.
 
 No `from __future__ import annotations` here: Gradio reads the `gr.Request` type hints at runtime.
 """
@@ -27,7 +27,11 @@ def shelf_of(session) -> RunShelf:
 
 
 class GanLabHandlers:
-    """Slow motion, shared links and compared runs, mixed into PlaygroundUI."""
+    """Slow motion, shared links and compared runs, composed into PlaygroundUI as `ui.lab`: the sessions, how the
+    Train tab's settings become a config, and how a run is drawn."""
+
+    def __init__(self, registry, settings_to_config, render_run):
+        self.registry, self.settings_to_config, self.render_run = registry, settings_to_config, render_run
 
     def remember_run(self, session, trainer, snapshot):
         shelf_of(session).remember(trainer, snapshot)

@@ -165,7 +165,7 @@ def train_tab(ui, status_text, loss_chart):
                       concurrency_id="disk")
     load_zip_button.click(ui.load_upload, run_zip, load_outputs, api_name="load_zip", concurrency_limit=2,
                           concurrency_id="disk")
-    wire_lab(ui, dict(view, **share, **compare, draw_pad=draw_pad), dataset, settings, setting_outputs, run_outputs)
+    wire_lab(ui.lab, dict(view, **share, **compare, draw_pad=draw_pad), dataset, settings, setting_outputs, run_outputs)
     return dict(checkpoint_list=checkpoint_list, save_button=save_button, run_name=run_name, download=download,
                 run_outputs=run_outputs)
 
@@ -199,22 +199,22 @@ def compare_controls():
     return dict(curve=curve, compare_button=compare_button, compare_plot=compare_plot)
 
 
-def wire_lab(ui, lab, dataset, settings, setting_outputs, run_outputs):
+def wire_lab(handlers, lab, dataset, settings, setting_outputs, run_outputs):
     quick = dict(concurrency_limit=None, show_progress="hidden", api_visibility="private")
     lab["layers"].change(None, lab["layers"], None, js=lab_js.LAYERS_JS)      # browser only: no server work
     # No progress overlay: it would fade the view while the slow-motion frames play.
-    lab["slow_button"].click(ui.slow_step, settings, run_outputs, api_name="slow_step", concurrency_limit=2,
+    lab["slow_button"].click(handlers.slow_step, settings, run_outputs, api_name="slow_step", concurrency_limit=2,
                              show_progress="hidden")
     dataset.change(lambda name: gr.update(visible=name == "points"), dataset, lab["draw_pad"], **quick)
-    gr.on(None, ui.settings_from_link, None, setting_outputs + [lab["link_note"]], **quick)   # on page load
+    gr.on(None, handlers.settings_from_link, None, setting_outputs + [lab["link_note"]], **quick)   # on page load
     # The server writes the query ("?dataset=…"); the browser puts its own address in front and copies it.
-    lab["link_button"].click(ui.share_query, settings, lab["link"], **quick).success(
+    lab["link_button"].click(handlers.share_query, settings, lab["link"], **quick).success(
         None, lab["link"], lab["link"], js=lab_js.COPY_LINK_JS)
-    lab["compare_button"].click(ui.compare_runs, lab["curve"], lab["compare_plot"], concurrency_limit=4,
+    lab["compare_button"].click(handlers.compare_runs, lab["curve"], lab["compare_plot"], concurrency_limit=4,
                                 api_name="compare_runs")
 
 
-def explore_tab(ui):
+def explore_tab(handlers):
     gr.Markdown("Pick a model, then drag the sliders: every change regenerates the sample at once. "
                 "*PCA directions* (GANSpace) move along the directions that change the output most.")
     with gr.Row():
@@ -269,20 +269,20 @@ def explore_tab(ui):
     # load test. The handlers check the raw values themselves (views.checked_sliders, views.whole_number,
     # latent.truncate).
     instant = dict(fast, queue=False, preprocess=False, postprocess=False)
-    psi.input(ui.explore_render, inputs, [image, plot], **instant, api_name="explore_render")
+    psi.input(handlers.explore_render, inputs, [image, plot], **instant, api_name="explore_render")
     for slider in sliders:
-        slider.input(ui.explore_render, inputs, [image, plot], **instant, api_visibility="private")
-    source.input(ui.explore_refresh, inputs, refresh_outputs, **fast, api_name="explore_refresh")
-    source.input(ui.clear_interpolation, None, [strip, gif, frame_image, frame_plot], **fast, api_visibility="private")
-    source.change(ui.page_source, source, [page, page_timer], **fast, api_visibility="private")
-    page.click(ui.page_model, source, page, **fast, api_visibility="private")     # the page's request (explore.js)
-    page_timer.tick(ui.page_tick, source, page, **fast, api_visibility="private")
+        slider.input(handlers.explore_render, inputs, [image, plot], **instant, api_visibility="private")
+    source.input(handlers.explore_refresh, inputs, refresh_outputs, **fast, api_name="explore_refresh")
+    source.input(handlers.clear_interpolation, None, [strip, gif, frame_image, frame_plot], **fast, api_visibility="private")
+    source.change(handlers.page_source, source, [page, page_timer], **fast, api_visibility="private")
+    page.click(handlers.page_model, source, page, **fast, api_visibility="private")     # the page's request (explore.js)
+    page_timer.tick(handlers.page_tick, source, page, **fast, api_visibility="private")
     for event in (mode.input, seed.input, label.input):
-        event(ui.explore_refresh, inputs, refresh_outputs, **fast, api_visibility="private")
-    random_button.click(ui.random_seed, inputs, [seed, *refresh_outputs], **fast, api_visibility="private")
-    directions_button.click(ui.recompute_directions, inputs, refresh_outputs, concurrency_limit=2,
+        event(handlers.explore_refresh, inputs, refresh_outputs, **fast, api_visibility="private")
+    random_button.click(handlers.random_seed, inputs, [seed, *refresh_outputs], **fast, api_visibility="private")
+    directions_button.click(handlers.recompute_directions, inputs, refresh_outputs, concurrency_limit=2,
                             api_visibility="private")
-    interp_button.click(ui.interpolate, [source, seed_a, seed_b, how, frames, psi, label],
+    interp_button.click(handlers.interpolate, [source, seed_a, seed_b, how, frames, psi, label],
                         [strip, gif, frame, frame_image, frame_plot], api_name="interpolate", concurrency_limit=4)
-    frame.input(ui.scrub, frame, [frame_image, frame_plot], **instant, api_name="scrub")
+    frame.input(handlers.scrub, frame, [frame_image, frame_plot], **instant, api_name="scrub")
     return dict(source=source, refresh_button=refresh_button, refresh_outputs=refresh_outputs)

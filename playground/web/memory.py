@@ -1,5 +1,5 @@
 """What the server holds in memory and how it frees it, with no Gradio in it: the budget of built runs
-(SessionRegistry inherits RunBudget) and the garbage collection that hands a dropped run's memory back."""
+(SessionRegistry holds a RunBudget) and the garbage collection that hands a dropped run's memory back."""
 from __future__ import annotations
 
 import ctypes
@@ -10,22 +10,24 @@ from playground.text import shown
 
 
 class RunBudget:
-    """GAN_MAX_BUILT_RUNS for SessionRegistry: beyond it, the least recently used idle run is saved to its
-    session's private folder and freed; it comes back (SessionRegistry.session) when its session next acts.
-    Uses the registry's _sessions, _lock, max_built_runs and _new_trainer."""
+    """GAN_MAX_BUILT_RUNS: beyond it, the least recently used idle run is saved to its session's private folder and
+    freed; it comes back (unpark) when its session next acts. The registry calls it under its own lock, with its
+    sessions; `new_trainer` rebuilds a trainer around a run brought back."""
 
-    def built_count(self) -> int:
-        with self._lock:
-            return sum(1 for s in self._sessions.values() if _holds_run(s))
+    def __init__(self, max_built_runs: int | None, new_trainer):
+        self.max_built_runs, self._new_trainer = max_built_runs, new_trainer   # None: no budget
 
-    def _make_room(self, session: Session):
+    def built_count(self, sessions) -> int:
+        return sum(1 for s in sessions if _holds_run(s))
+
+    def make_room(self, session: Session, sessions):
         """Before `session` builds or loads a run: set aside the least recently used idle runs of other sessions
         until it fits in the budget; refuse when every held run is training."""
         from playground.web.sessions import BusyError   # sessions imports this module
 
         if self.max_built_runs is None:
             return
-        others = [s for s in self._sessions.values() if s is not session and _holds_run(s)]
+        others = [s for s in sessions if s is not session and _holds_run(s)]
         idle = sorted((s for s in others if not _training(s)), key=lambda s: s.last_seen)
         while len(others) + 1 > self.max_built_runs:
             if not idle:
@@ -36,7 +38,7 @@ class RunBudget:
             others.remove(victim)
 
     def _park(self, session: Session):
-        """Save the session's run to its private folder and free it; session() brings it back."""
+        """Save the session's run to its private folder and free it; unpark() brings it back."""
         from playground.engine.checkpoints import save_run
 
         trainer, folder = session.trainer, session.temp_dir() / "set-aside-run"
@@ -50,13 +52,13 @@ class RunBudget:
         session.trainer = None
         _retire(trainer)
 
-    def _unpark(self, session: Session):
+    def unpark(self, session: Session, sessions):
         from playground.engine.checkpoints import load_run
         from playground.web.sessions import SessionError
 
         folder, session.parked = session.parked, None
         try:
-            self._make_room(session)
+            self.make_room(session, sessions)
             run = load_run(folder)
         except Exception as exc:  # noqa: BLE001 — the data it trained on may be gone (an upload's cache)
             raise SessionError(f"your idle run was set aside to free memory and could not be brought back "

@@ -110,9 +110,9 @@ class Session:
         return max(0, trainer.snapshot().step - (self.saved_step or 0))
 
 
-class SessionRegistry(RunBudget):
-    """Thread-safe map session id → Session, with the training caps (server-wide and per visitor) and, from
-    RunBudget, the budget of built runs."""
+class SessionRegistry:
+    """Thread-safe map session id → Session, with the training caps (server-wide and per visitor) and the budget
+    of built runs (a RunBudget)."""
 
     def __init__(self, max_trainings: int = DEFAULT_MAX_TRAININGS,
                  max_train_seconds: float | None = DEFAULT_MAX_TRAIN_SECONDS,
@@ -122,7 +122,7 @@ class SessionRegistry(RunBudget):
         self.max_train_seconds = max_train_seconds
         self.idle_seconds = idle_seconds
         self.max_per_visitor = max_per_visitor          # None: no per-visitor cap (the app's from_env sets one)
-        self.max_built_runs = max_built_runs            # None: no budget (the app's from_env sets one)
+        self.budget = RunBudget(max_built_runs, self._new_trainer)   # None: no budget (the app's from_env sets one)
         self._sessions: dict[str, Session] = {}
         self._lock = threading.RLock()
 
@@ -133,6 +133,14 @@ class SessionRegistry(RunBudget):
                    max_per_visitor=int(_env_number("GAN_MAX_TRAININGS_PER_VISITOR", DEFAULT_MAX_PER_VISITOR, int,
                                                    environ)),
                    max_built_runs=int(_env_number("GAN_MAX_BUILT_RUNS", DEFAULT_MAX_BUILT_RUNS, int, environ)))
+
+    @property
+    def max_built_runs(self) -> int | None:
+        return self.budget.max_built_runs
+
+    def built_count(self) -> int:
+        with self._lock:
+            return self.budget.built_count(self._sessions.values())
 
     # -- sessions --------------------------------------------------------------------------------
     def session(self, session_id: str) -> Session:
@@ -146,7 +154,7 @@ class SessionRegistry(RunBudget):
                 session = self._sessions[session_id] = Session()
             session.last_seen = time.monotonic()
             if session.parked is not None:
-                self._unpark(session)
+                self.budget.unpark(session, self._sessions.values())
             elif "park_error" in session.scratch:
                 raise SessionError(f"your idle run had to be dropped to free memory and could not be saved aside "
                                    f"({session.scratch.pop('park_error')}); press Train to start a new one")
@@ -212,7 +220,7 @@ class SessionRegistry(RunBudget):
                                    "press Reset to discard it; then press Train")
             self._check_capacity(session)
             continuing = status == "idle" and trainer.run is not None
-            self._make_room(session)
+            self.budget.make_room(session, self._sessions.values())
             old = None
             if not continuing:   # nothing to keep: a fresh trainer built from the current settings
                 old = trainer
@@ -251,7 +259,7 @@ class SessionRegistry(RunBudget):
             _check_time_left(trainer)
             self._check_capacity(session)
             if trainer.run is None:
-                self._make_room(session)
+                self.budget.make_room(session, self._sessions.values())
             session.stepping = True
         _retire(old)
         try:
@@ -271,7 +279,7 @@ class SessionRegistry(RunBudget):
         session = self.session(session_id)
         with self._lock:
             self.require_no_unsaved_work(session, "loading a checkpoint")
-            self._make_room(session)
+            self.budget.make_room(session, self._sessions.values())
             old = session.trainer
             session.trainer = self._new_trainer(run.config, None, run=run)
             session.saved_step = run.step

@@ -10,6 +10,8 @@ import math
 
 import numpy as np
 
+from playground.metrics.quality import checked_points
+
 JS_MAX = math.log(2.0)      # the divergence of two distributions with no overlap (natural log)
 DEFAULT_BINS = 24           # cells per axis: ~600 cells for 1,000 samples keeps the estimate's noise small
 
@@ -20,7 +22,8 @@ class DivergenceError(ValueError):
 
 def js_divergence(real: np.ndarray, fake: np.ndarray, bins: int = DEFAULT_BINS, margin: float = 0.1) -> float:
     """Jensen–Shannon divergence (nats, 0 to log 2) between the histograms of two (N, 2) samples."""
-    real, fake = _points(real, "real"), _points(fake, "fake")
+    real = checked_points(real, "real points", DivergenceError)
+    fake = checked_points(fake, "fake points", DivergenceError)
     if isinstance(bins, bool) or not isinstance(bins, int) or bins < 1:
         raise DivergenceError(f"bins must be a whole number >= 1, got {bins!r}")
     low, high = real.min(axis=0), real.max(axis=0)
@@ -29,15 +32,6 @@ def js_divergence(real: np.ndarray, fake: np.ndarray, bins: int = DEFAULT_BINS, 
     p, q = _histogram(real, edges), _histogram(fake, edges)
     middle = (p + q) / 2
     return float(np.clip(0.5 * _kl(p, middle) + 0.5 * _kl(q, middle), 0.0, JS_MAX))
-
-
-def _points(points, name: str) -> np.ndarray:
-    points = np.asarray(points, dtype=np.float64)
-    if points.ndim != 2 or points.shape[1] != 2 or len(points) == 0:
-        raise DivergenceError(f"{name} points must have shape (N, 2) with N >= 1, got {points.shape}")
-    if not np.all(np.isfinite(points)):
-        raise DivergenceError(f"{name} points contain NaN or infinity")
-    return points
 
 
 def _histogram(points: np.ndarray, edges) -> np.ndarray:

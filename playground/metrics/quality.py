@@ -197,12 +197,13 @@ def image_metrics(images: np.ndarray, labels: np.ndarray | None = None) -> dict:
 
 
 # -- 2D toy metrics -------------------------------------------------------------------------------------------
-def _check_points(points, name: str) -> np.ndarray:
+def checked_points(points, name: str, error=MetricsError) -> np.ndarray:
+    """2D points as float64 (N, 2), N >= 1, all finite; else `error` says which."""
     points = np.asarray(points, dtype=np.float64)
     if points.ndim != 2 or points.shape[1] != 2 or len(points) == 0:
-        raise MetricsError(f"{name} must have shape (N>=1, 2), got {points.shape}")
+        raise error(f"{name} must have shape (N, 2) with N >= 1, got {points.shape}")
     if not np.all(np.isfinite(points)):
-        raise MetricsError(f"{name} contain NaN or infinity; the generator has probably diverged")
+        raise error(f"{name} contain NaN or infinity; the generator has probably diverged")
     return points
 
 
@@ -214,7 +215,7 @@ def toy_metrics(points: np.ndarray, modes: np.ndarray, sd: float) -> dict:
                    points do not count as covering a mode but an uneven spread still does.
     high_quality_share: share of samples within 3 sd of their nearest centre.
     """
-    points, modes = _check_points(points, "points"), _check_points(modes, "modes")
+    points, modes = checked_points(points, "points"), checked_points(modes, "modes")
     if not np.isfinite(sd) or sd <= 0:
         raise MetricsError(f"sd must be a positive number, got {sd!r}")
     distances = np.linalg.norm(points[:, None, :] - modes[None, :, :], axis=2)  # (N, K)

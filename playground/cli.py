@@ -138,18 +138,20 @@ def cmd_sample(args) -> int:
     if not 1 <= args.n <= 1_000_000:
         raise ConfigError("--n must be between 1 and 1000000")
     from playground.engine.checkpoints import load_sampler
-    from playground.metrics.evaluate import generate
+    from playground.sampling.latent import z_from_seed
 
     sampler = load_sampler(args.checkpoint)
-    if args.label is None:
-        samples, _ = generate(sampler, args.n, args.seed)
-    else:
+    labels = None
+    if args.label is not None:
         if not sampler.num_classes:
             raise ConfigError("--label needs a conditional checkpoint; this one has no classes")
         if not 0 <= args.label < sampler.num_classes:
             raise ConfigError(f"--label must be between 0 and {sampler.num_classes - 1}")
-        z = np.random.default_rng(args.seed).standard_normal((args.n, sampler.latent_dim)).astype(np.float32)
-        samples = sampler.generate(z, np.full(args.n, args.label, np.int32))
+        labels = np.full(args.n, args.label, np.int32)
+    elif sampler.num_classes:
+        labels = (np.arange(args.n) % sampler.num_classes).astype(np.int32)     # classes in equal shares
+    # The Explore tab's seed → z: `--seed S` draws the picture the page shows for seed S (the first of n).
+    samples = sampler.generate(z_from_seed(args.seed, sampler.latent_dim, args.n), labels)
     np.save(args.out, samples.astype(np.float32))
     print(f"wrote {args.out}: {samples.shape} float32", file=sys.stderr)
     return 0

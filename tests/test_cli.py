@@ -111,3 +111,18 @@ def test_train_on_two_logical_devices_says_so_and_a_bad_count_is_refused(tmp_pat
     assert (out / "meta.json").is_file()
     bad = cli("train", "--dataset", "ring", "--steps", "4", "--devices", "zero", "--out", str(tmp_path / "x"))
     assert bad.returncode == 2 and "devices must be 'all' or a whole number" in bad.stderr
+
+
+def test_sample_seed_draws_the_picture_the_explore_tab_shows_for_that_seed(tmp_path):
+    """`sample --seed S` uses the Explore tab's seed → z (latent.z_from_seed), so both show one picture."""
+    from playground.engine.checkpoints import load_sampler
+    from playground.sampling.latent import z_from_seed
+    from playground.web.sessions import checkpoints_root
+
+    digits = checkpoints_root() / "digits"
+    out = tmp_path / "seven.npy"
+    result = cli("sample", "--checkpoint", str(digits), "--n", "1", "--seed", "7", "--label", "3", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    sampler = load_sampler(digits)
+    expected = sampler.generate(z_from_seed(7, sampler.latent_dim), np.array([3], np.int32))
+    np.testing.assert_allclose(np.load(out), expected, atol=1e-5)

@@ -21,11 +21,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from playground.web.flow import KeptRun, apply_live, train_plan
+
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
 DEFAULT_MAX_TRAININGS = 2
 DEFAULT_MAX_TRAIN_SECONDS = 900.0
 IDLE_SESSION_SECONDS = 3600.0     # sessions that never sent "unload" (killed browsers) are dropped after this
 MAX_POINT_LINES = 5000
+MAX_KEPT_RUNS = 3      # earlier runs with unsaved work a session keeps (each holds its small models)
 
 
 class SessionError(ValueError):
@@ -64,6 +67,8 @@ class Session:
     saved_names: set = field(default_factory=set)   # user checkpoints this session wrote (it may overwrite them)
     last_seen: float = field(default_factory=time.monotonic)
     scratch: dict = field(default_factory=dict)     # the UI's per-session caches (rendered step, directions...)
+    kept: list = field(default_factory=list)        # KeptRun: earlier runs with unsaved work, oldest first
+    kept_ever: list = field(default_factory=list)   # numbers handed out so far (a kept run keeps its number)
     _tmp: str | None = None
 
     def temp_dir(self) -> pathlib.Path:
@@ -146,30 +151,68 @@ class SessionRegistry:
 
     # -- training --------------------------------------------------------------------------------
     def start(self, session_id: str, config, points: np.ndarray | None = None) -> str:
-        """Start training with `config`; returns a note for the user. Raises SessionError / BusyError."""
+        """Train: the obvious thing for the run's state (see `_train_plan`); returns a note for the user.
+        Raises SessionError / BusyError."""
         session = self.session(session_id)
         with self._lock:
             trainer = session.trainer
-            status = None if trainer is None else trainer.status
-            if status in ("running", "paused"):
-                raise SessionError(f"training is already {status}; press Pause/Resume, or Stop and then Reset "
-                                   "to start over")
-            if status == "stopped" and session.unsaved_steps():
-                raise SessionError(f"this run stopped at step {trainer.snapshot().step}. Save it to keep it, or "
-                                   "press Reset to discard it; then press Train")
-            self._check_capacity()
-            continuing = status == "idle" and trainer.run is not None
-            old = None
-            if not continuing:   # nothing to keep: a fresh trainer built from the current settings
-                old = trainer
+            plan = train_plan(trainer, config, points)
+            if plan == "apply":                 # running, same run: only the live settings can change
+                return apply_live(trainer, config) or "Already training with these settings."
+            if plan == "resume":
+                note = apply_live(trainer, config)
+                self.resume(session_id)
+                return note or "Resumed."
+            self._check_capacity(replacing=trainer if plan == "new" else None)
+            old, kept_note = None, ""
+            if plan == "new":
+                old, kept_note = self._keep_or_retire(session)
                 session.trainer = trainer = self._new_trainer(config, points)
                 session.saved_step = None
+            else:
+                apply_live(trainer, config)
             trainer.start()
         _retire(old)
-        if continuing:
-            return (f"Continuing this run from step {trainer.snapshot().step} with its own settings "
-                    "(press Reset to train from scratch with the settings on the left).")
-        return "Training started."
+        if plan == "continue":
+            return f"Continuing this run from step {trainer.snapshot().step}."
+        return " ".join(part for part in ("Training started.", kept_note) if part)
+
+    def _keep_or_retire(self, session: Session) -> tuple:
+        """Before a new run replaces the current one: unsaved work moves to the session's kept runs (the oldest
+        beyond MAX_KEPT_RUNS is dropped, and the note says so); returns (a trainer to retire, a note)."""
+        trainer, unsaved = session.trainer, session.unsaved_steps()
+        if trainer is None or not unsaved:
+            return trainer, ""
+        if trainer.status in ("running", "paused"):
+            trainer.stop()
+        session.kept.append(KeptRun(trainer, session.saved_step, len(session.kept_ever) + 1))
+        session.kept_ever.append(session.kept[-1].number)
+        note = f"The previous run (step {trainer.snapshot().step:,}) is kept under 'Earlier runs' until you save it."
+        if len(session.kept) > MAX_KEPT_RUNS:
+            dropped = session.kept.pop(0)
+            note += (f" Run {dropped.number} (step {dropped.trainer.snapshot().step:,}, unsaved) was dropped: "
+                     f"a session keeps {MAX_KEPT_RUNS} earlier runs.")
+            return dropped.trainer, note
+        return None, note
+
+    def bring_back(self, session_id: str, number: int) -> str:
+        """Make kept run `number` the current run again (the current one is kept in its place if unsaved)."""
+        session = self.session(session_id)
+        with self._lock:
+            chosen = next((kept for kept in session.kept if kept.number == number), None)
+            if chosen is None:
+                raise SessionError(f"there is no earlier run {number!r} in this session; pick one from the list")
+            session.kept.remove(chosen)
+            old, note = self._keep_or_retire(session)
+            session.trainer, session.saved_step = chosen.trainer, chosen.saved_step
+        _retire(old)
+        return f"Run {number} is the current run again (step {chosen.trainer.snapshot().step:,}). {note}".strip()
+
+    def kept_runs(self, session_id: str) -> list[tuple[str, int]]:
+        """(label, number) for each run this session keeps, newest first."""
+        session = self.session(session_id)
+        return [(f"run {kept.number}: {kept.trainer.config.dataset}, {kept.trainer.config.loss}, "
+                 f"step {kept.trainer.snapshot().step:,}", kept.number) for kept in reversed(session.kept)]
 
     def resume(self, session_id: str) -> None:
         session = self.session(session_id)
@@ -187,11 +230,11 @@ class SessionRegistry:
         """Run n steps now (building the run from `config` on the first step); returns the snapshot."""
         session = self.session(session_id)
         with self._lock:
-            trainer = session.trainer
-            old = None
-            if trainer is None or trainer.status == "error" or (trainer.status == "idle" and trainer.run is None):
-                old, session.trainer = trainer, self._new_trainer(config, points)   # settings may have changed
-                session.saved_step = None
+            old, trainer = None, session.trainer
+            if trainer is None or trainer.status in ("stopped", "error") or (trainer.status == "idle" and
+                                                                             trainer.run is None):
+                old, _ = self._keep_or_retire(session)       # as with Train, unsaved work is kept
+                session.trainer, session.saved_step = self._new_trainer(config, points), None
             trainer = session.trainer
         _retire(old)
         return trainer.step(n, which)
@@ -227,8 +270,9 @@ class SessionRegistry:
             raise SessionError("nothing is training yet; press Train")
         return session.trainer
 
-    def _check_capacity(self):
-        running = self.running_count()
+    def _check_capacity(self, replacing=None):
+        """`replacing`: the session's own trainer, about to stop for a new run (its slot is about to be free)."""
+        running = self.running_count() - (replacing is not None and replacing.status == "running")
         if running >= self.max_trainings:
             raise BusyError(f"busy — {running} trainings are running, try again in a minute")
 
@@ -283,7 +327,7 @@ def _dispose(sessions: list) -> None:
     for session in sessions:
         if session._tmp:
             shutil.rmtree(session._tmp, ignore_errors=True)
-    _retire(*(session.trainer for session in sessions))
+    _retire(*(trainer for session in sessions for trainer in [session.trainer, *(k.trainer for k in session.kept)]))
 
 
 # -- user points ---------------------------------------------------------------------------------------

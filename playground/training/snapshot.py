@@ -50,6 +50,7 @@ class Snapshot:
     warnings: tuple = ()              # human-readable, newest last
     config: TrainConfig | None = None
     error: str | None = None          # set when status == "error"
+    timeline: tuple = ()              # ((step, frame), ...): playground.training.timeline's time-lapse
 
 
 def empty_snapshot(config: TrainConfig | None = None) -> Snapshot:

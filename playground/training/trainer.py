@@ -17,6 +17,7 @@ from playground.engine.config import TrainConfig
 from playground.engine.run import Progress, Run, with_live_changes
 from playground.training.history import History
 from playground.training.snapshot import Snapshot, empty_snapshot, frozen_array
+from playground.training.timeline import Timeline
 
 
 COLLAPSE_GRACE_STEPS = 300   # no collapse warnings before this step
@@ -49,6 +50,7 @@ class Trainer:
         self._metrics: dict = {}
         self._collapse: str | None = None       # current mode-collapse warning, cleared when it recovers
         self._history = History()
+        self._timeline = Timeline()
         self._wall_time = 0.0
         self._speed = 0.0
         self._live = evaluate.LiveMetrics(metrics_interval)
@@ -123,6 +125,7 @@ class Trainer:
             self.points = points if points is not None else self.points
             self._run, self._status, self._warnings, self._metrics, self._collapse = None, "idle", [], {}, None
             self._history, self._wall_time, self._speed, self._real_view = History(), 0.0, 0.0, None
+            self._timeline = Timeline()
             self._live = evaluate.LiveMetrics(self.metrics_interval)   # an old run's evaluation in flight is dropped
             self._snapshot = empty_snapshot(self.config)
 
@@ -164,7 +167,7 @@ class Trainer:
         try:
             with self._lock:
                 run = self._ensure_run()
-                self._publish()
+                self._publish(background_metrics=True)    # the first metrics come beside training, not before it
             run.sampler.compile_render()    # now, not on the first slider drag (the sampler has its own lock)
             while self._wait_while_paused():
                 with self._lock:
@@ -227,15 +230,17 @@ class Trainer:
             if self._real_view is None:
                 self._real_view = frozen_array(datasets.real_sample(run.dataset, len(run.fixed_z), run.config.seed))
             toy = run.toy_view(self._real_view)
+            self._timeline.add(run.step, toy.fake, "toy")
         else:
             samples = frozen_array(run.fixed_samples())
+            self._timeline.add(run.step, samples, "image")
         self._update_metrics(run, wait=not background_metrics)
         steps, values = self._history.export()
         self._snapshot = Snapshot(
             step=run.step, status=self._status, wall_time=self._wall_time, steps_per_sec=self._speed,
             history_steps=steps, history=values, samples=samples,
             sample_labels=None if run.fixed_labels is None else frozen_array(run.fixed_labels, np.int32),
-            toy=toy, metrics=dict(self._metrics), config=run.config,
+            toy=toy, metrics=dict(self._metrics), config=run.config, timeline=self._timeline.frames,
             warnings=tuple(self._warnings) + ((self._collapse,) if self._collapse else ()))
 
     def _update_metrics(self, run: Run, wait: bool):

@@ -3,13 +3,17 @@ playground.web.app stays thin wiring. Also the checks for values that reach a ha
 Gradio's preprocessing)."""
 import base64
 import dataclasses
+import html
 import io
+import re
 
 import numpy as np
 
 from playground.web import plots
+from playground.web.flow import CONTROLS
 from playground.web.sessions import SessionError
 
+RUN_OUTPUTS = 8 + len(CONTROLS) + 1   # layout.py's run_outputs: status ... timer, the controls, their hint
 SLIDER_LIMIT = 4.0           # latent sliders run from -4 to 4 (z is standard normal)
 TOY_POINTS_SHOWN = 256      # of the 512 real / fake points in a snapshot (measured: ~40% less browser work)
 
@@ -27,6 +31,13 @@ def status_line(snapshot, live_status=None) -> str:
 
 def warnings_markdown(snapshot) -> str:
     return "\n".join(f"- ⚠️ {w}" for w in snapshot.warnings)
+
+
+def metrics_readout(snapshot) -> str:
+    """The metrics table, or "measuring…" until the first evaluation of this run has come back."""
+    if snapshot.metrics:
+        return plots.metrics_markdown(snapshot.metrics)
+    return "*Metrics: measuring… (the first evaluation comes a few seconds into training)*" if snapshot.step else ""
 
 
 def thinned_toy(toy, keep=TOY_POINTS_SHOWN):
@@ -94,3 +105,30 @@ def class_label(sampler, label):
     if not 0 <= label < sampler.num_classes:
         raise SessionError(f"{kind} must be between 0 and {sampler.num_classes - 1}, got {label}")
     return label
+
+
+# A setting named at the start of an error ("lr_d must be between...") → the element id of its field on the page.
+FIELD_IDS = {"loss": "loss", "width": "width", "latent_dim": "latent-dim", "batch_size": "batch-size", "lr_g": "lr-g",
+             "lr_d": "lr-d", "d_steps": "d-steps", "seed": "seed", "ema": "ema", "r1_gamma": "r1-gamma",
+             "clusters": "clusters", "points": "points", "steps": "step-n", "name": "run-name"}
+ADVANCED_FIELDS = {"width", "latent_dim", "batch_size", "d_steps", "seed", "ema", "r1_gamma", "clusters"}
+
+
+def field_at_fault(message: str) -> str | None:
+    """The setting an error message is about, when it starts by naming one."""
+    match = re.match(r"(\w+)\b", message)
+    return match.group(1) if match and match.group(1) in FIELD_IDS else None
+
+
+def message_html(message: str, kind: str = "error") -> str:
+    """The one message area beside the Train controls: the text, and a style that marks the field at fault (the
+    style goes when the next action replaces the message)."""
+    if not message:
+        return ""
+    field = field_at_fault(message) if kind == "error" else None
+    where = " (under Advanced settings)" if field in ADVANCED_FIELDS else ""
+    mark = ("" if field is None else
+            f"<style>#{FIELD_IDS[field]} input, #{FIELD_IDS[field]} textarea {{outline: 2px solid #d33;}}</style>")
+    icon = {"error": "⚠️", "info": "ℹ️"}[kind]
+    return (f'<div class="gan-message gan-{kind}" role="{"alert" if kind == "error" else "status"}">{mark}'
+            f"{icon} {html.escape(message)}{html.escape(where)}</div>")

@@ -129,6 +129,15 @@ def _next_publish(trainer):
     return trainer.snapshot().step, time.perf_counter()
 
 
+def first_step_times() -> dict:
+    """Click on Train → the first trained step drawn, per dataset, in a real browser (bench_page); {} without one."""
+    import os
+
+    from playground import bench_page
+
+    return bench_page.page_first_step_times() if os.path.exists(bench_page.CHROMIUM) else {}
+
+
 def run_bench(seconds: float = 60.0, as_json: bool = False, targets: bool = True) -> int:
     from playground.engine.run import Run
 
@@ -147,6 +156,7 @@ def run_bench(seconds: float = 60.0, as_json: bool = False, targets: bool = True
         "ui": ui_latencies(ui_run),
         "publisher": publisher_overhead(default_config("digits"), min(seconds, 60.0)),
         "targets": others,
+        "first_step": first_step_times(),
     }
     print(json.dumps(result, indent=2) if as_json else render_table(result))
     return 0
@@ -167,6 +177,9 @@ def render_table(result) -> str:
     pub = result["publisher"]
     lines.append(f"trainer steps/s {pub['steps_per_sec_with_publisher']:.1f} with publisher vs "
                  f"{pub['steps_per_sec_bare']:.1f} bare ({pub['publisher_cost_share']:.1%} cost)")
+    if result.get("first_step"):
+        lines.append("click on Train → first step drawn: " + ", ".join(
+            f"{key.split('_')[3]} {ms:.0f} ms" for key, ms in result["first_step"].items()))
     for name, row in result["targets"].items():
         lines.append(f"{name:<20}" + "  ".join(f"{r['seconds']:.0f}s: {_quality(r)}" for r in row["at"]))
     return "\n".join(lines)

@@ -16,6 +16,7 @@ from playground.metrics import evaluate
 from playground.engine.config import TrainConfig
 from playground.engine.run import Progress, Run, with_live_changes
 from playground.training.history import History
+from playground.training.ready import READY_RUNS
 from playground.training.snapshot import Snapshot, empty_snapshot, frozen_array
 from playground.training.timeline import Timeline
 
@@ -95,7 +96,7 @@ class Trainer:
             raise TrainerError(f"stepping works when paused or before training; training is {self._status}")
         with self._lock:
             built_now = self._run is None
-            run = self._ensure_run()
+            run = self._ensure_run(ready_ok=False)      # Step takes exactly n steps from step 0
             self._train_for(steps=n, which=which, one_at_a_time=True)
             self._publish()
         if built_now:
@@ -182,9 +183,15 @@ class Trainer:
                 self._wake.wait()
             return not self._stop_requested and self._status == "running"
 
-    def _ensure_run(self) -> Run:
+    def _ensure_run(self, ready_ok: bool = True) -> Run:
+        """Build the run, or take a ready one (built and traced ahead, ready.py) when it may start at step 1."""
         if self._run is None:
-            self._run = Run.build(self._next_config, self.points)
+            ready = READY_RUNS.take(self._next_config, self.points) if ready_ok else None
+            if ready is None:
+                self._run = Run.build(self._next_config, self.points)
+            else:
+                self._run, self._wall_time = ready.run, self._wall_time + ready.seconds
+                self._history.add(ready.run.step, ready.logs)
         return self._run
 
     def _train_for(self, **budget):

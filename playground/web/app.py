@@ -8,6 +8,7 @@ No `from __future__ import annotations` here: Gradio reads the `gr.Request` type
 import os
 import pathlib
 import re
+import time
 
 import gradio as gr
 
@@ -22,6 +23,9 @@ from playground.web.flow import control_states, controls_hint
 from playground.web.guide import GuideHandlers
 from playground.web.explore import ExploreHandlers
 from playground.web.layout import DATASETS, LIVE, PLOTLY_JS, SLIDERS, TFJS_JS
+
+READY_DATASETS = ("ring", "digits", "grid", "spiral", "moons")   # training/ready.py's (which imports TensorFlow)
+FIRST_STEP_WAIT = 0.6     # seconds Train waits for a ready run's first step, so its own reply draws it
 
 # Gradio re-summarises up to 10,000 past events after every queued event, for a monitoring page this app does
 # not use (a cost that grows over hours, docs/performance.md): every 1,000 events over the last 1,000 instead.
@@ -74,6 +78,9 @@ class PlaygroundUI(ExploreHandlers, GuideHandlers):
         """Train does the obvious thing for the run's state (playground.web.flow.train_plan)."""
         config, points = self.settings_to_config(*settings)
         note = self.registry.start(request.session_hash, config, points)
+        trainer, deadline = self.registry.trainer(request.session_hash), time.monotonic() + FIRST_STEP_WAIT
+        while trainer.snapshot().step == 0 and trainer.status == "running" and time.monotonic() < deadline:
+            time.sleep(0.02)
         return self.render_run(request, force=True), "" if note == "Training started." else note
 
     @reported(RUN_OUTPUTS)
@@ -274,11 +281,11 @@ class PlaygroundUI(ExploreHandlers, GuideHandlers):
         self.registry.close(request.session_hash)
 
 
-def warm_up(checkpoints_dir=None) -> None:
-    """Import TensorFlow and load + compile the first checkpoint, so the first visitor does not wait for it;
+def warm_up(checkpoints_dir=None, ready_runs=READY_DATASETS) -> None:
+    """Import TensorFlow and load + compile the first checkpoint, so the first visitor does not wait for it; build
+    and trace a run of each default recipe in `ready_runs` (training/ready.py: Train then draws a step at once);
     then freeze what is loaded so far out of later garbage collections (see session.collect_garbage).
     Failures are printed, not raised: the app keeps serving, and the handler that needs it shows the error."""
-    import time
 
     started = time.perf_counter()
     try:
@@ -287,6 +294,9 @@ def warm_up(checkpoints_dir=None) -> None:
         if choices:
             sampler = SAMPLERS.get(choices[0][1])
             sampler.compile_render()
+        from playground.training.ready import READY_RUNS
+
+        READY_RUNS.fill(ready_runs)
         freeze_startup_objects()
         print(f"warm-up done in {time.perf_counter() - started:.1f} s", flush=True)
     except Exception as exc:  # noqa: BLE001 — reported, and every handler reports its own failure too

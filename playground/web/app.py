@@ -24,7 +24,7 @@ from playground.web.guide import GuideHandlers
 from playground.web.explore import ExploreHandlers
 from playground.web.layout import DATASETS, LIVE, PLOTLY_JS, SLIDERS, TFJS_JS
 
-READY_DATASETS = ("ring", "digits", "grid", "spiral", "moons")   # training/ready.py's (which imports TensorFlow)
+READY_DATASETS = ("ring", "digits")   # the page's default and the bundled images; each adds ~3 s to warm-up
 FIRST_STEP_WAIT = 0.6     # seconds Train waits for a ready run's first step, so its own reply draws it
 
 # Gradio re-summarises up to 10,000 past events after every queued event, for a monitoring page this app does

@@ -51,6 +51,7 @@ class Snapshot:
     config: TrainConfig | None = None
     error: str | None = None          # set when status == "error"
     timeline: tuple = ()              # ((step, frame), ...): playground.training.timeline's time-lapse
+    marks: tuple = ()                 # ((step, label), ...): where the user paused, stepped or changed a rate
 
 
 def empty_snapshot(config: TrainConfig | None = None) -> Snapshot:

@@ -22,6 +22,7 @@ from playground.training.timeline import Timeline
 
 
 COLLAPSE_GRACE_STEPS = 300   # no collapse warnings before this step
+MAX_MARKS = 50               # user actions marked on the loss chart
 # Live metrics (1,000 samples through the digit classifier, ~0.3 s of CPU) run beside training, but on 2 cores
 # that CPU comes out of training: in the bench's alternating windows, digits steps/s with the publisher were 9.8%
 # below bare with metrics every 5 s and 2.6% below without metrics.
@@ -52,6 +53,7 @@ class Trainer:
         self._collapse: str | None = None       # current mode-collapse warning, cleared when it recovers
         self._history = History()
         self._timeline = Timeline()
+        self._marks: list[tuple[int, str]] = []   # (step, what the user did there): pause, step, new rates
         self._wall_time = 0.0
         self._speed = 0.0
         self._live = evaluate.LiveMetrics(metrics_interval)
@@ -79,6 +81,7 @@ class Trainer:
             self._status = "paused"
             self._wake.notify_all()
         with self._lock:       # returns once the step in flight has finished
+            self._mark("paused")
             self._publish()
 
     def resume(self) -> None:
@@ -97,6 +100,7 @@ class Trainer:
         with self._lock:
             built_now = self._run is None
             run = self._ensure_run(ready_ok=False)      # Step takes exactly n steps from step 0
+            self._mark(f"Step ×{n}" if which == "both" else f"Step {which.upper()} ×{n}")
             self._train_for(steps=n, which=which, one_at_a_time=True)
             self._publish()
         if built_now:
@@ -126,7 +130,7 @@ class Trainer:
             self.points = points if points is not None else self.points
             self._run, self._status, self._warnings, self._metrics, self._collapse = None, "idle", [], {}, None
             self._history, self._wall_time, self._speed, self._real_view = History(), 0.0, 0.0, None
-            self._timeline = Timeline()
+            self._timeline, self._marks = Timeline(), []
             self._live = evaluate.LiveMetrics(self.metrics_interval)   # an old run's evaluation in flight is dropped
             self._snapshot = empty_snapshot(self.config)
 
@@ -135,6 +139,7 @@ class Trainer:
         with self._lock:
             if self._run is not None:
                 self._run.set_hyperparams(**changes)
+                self._mark(", ".join(f"{name}={value:g}" for name, value in changes.items()))
             else:
                 self._next_config = with_live_changes(self._next_config, **changes)
 
@@ -213,6 +218,10 @@ class Trainer:
         self._warn(f"Training diverged at step {progress.diverged_at} ({progress.non_finite()}). Paused and restored "
                    f"the weights of step {self._run.step}. Lower the learning rates, then press Resume.")
 
+    def _mark(self, label: str):
+        """Remember what the user did at this step, for the loss chart (the latest MAX_MARKS)."""
+        self._marks = (self._marks + [(self._run.step if self._run is not None else 0, label)])[-MAX_MARKS:]
+
     def _warn(self, message: str):
         if not self._warnings or self._warnings[-1] != message:
             self._warnings.append(message)
@@ -248,6 +257,7 @@ class Trainer:
             history_steps=steps, history=values, samples=samples,
             sample_labels=None if run.fixed_labels is None else frozen_array(run.fixed_labels, np.int32),
             toy=toy, metrics=dict(self._metrics), config=run.config, timeline=self._timeline.frames,
+            marks=tuple(self._marks),
             warnings=tuple(self._warnings) + ((self._collapse,) if self._collapse else ()))
 
     def _update_metrics(self, run: Run, wait: bool):

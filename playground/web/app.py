@@ -172,7 +172,8 @@ class PlaygroundUI(ExploreHandlers, GuideHandlers):
         toy_plot = gr.update(visible=False) if not toy else gr.update(
             value=plots.toy_figure(views.thinned_toy(snapshot.toy)).to_json(), visible=True)
         return (views.status_line(snapshot, live_status), views.warnings_markdown(snapshot),
-                plots.loss_figure(snapshot).to_json(), samples, toy_plot, gr.update(visible=toy),
+                views.loss_chart_json(snapshot, *session.scratch.get("chart", (1, "full"))), samples, toy_plot,
+                gr.update(visible=toy),
                 views.metrics_readout(snapshot), gr.Timer(active=running)) + controls
 
     @staticmethod

@@ -8,6 +8,7 @@ import gradio as gr
 from playground.web import preview, views
 from playground.web.errors import problem_message, reported, session_of
 from playground.web.experiments import experiment
+from playground.training.snapshot import empty_snapshot
 from playground.web.sessions import SessionError, parse_points
 
 
@@ -37,6 +38,12 @@ class GuideHandlers:
         config = chosen.config()
         return (chosen.dataset, *config_settings(config), gr.update(visible=False), gr.update(visible=False),
                 views.message_html(f"{chosen.label}: {chosen.watch} Press Train.", "info"))
+
+    def chart_options(self, request: gr.Request, smoothing, window):
+        """The loss chart's smoothing and window (kept per session); redraws at once."""
+        views.loss_chart_json(empty_snapshot(), smoothing, window)       # checks both before keeping them
+        session_of(self, request).scratch["chart"] = (smoothing, window)
+        return self.render_run(request, force=True)
 
     def timeline_frame(self, request: gr.Request, position):
         """The scrubber moved: that frame of this session's run."""

@@ -112,6 +112,11 @@ def train_tab(ui, status_text, loss_chart):
             status = gr.Markdown(status_text, elem_id="status")
             warnings = gr.Markdown("", elem_id="warnings")
             loss_plot = _live_plot("loss-plot", loss_chart)
+            with gr.Row(elem_id="chart-options"):
+                chart_window = gr.Radio([("whole run", "full"), ("last 1,000 steps", "recent")], value="full",
+                                        label="loss chart shows", elem_id="chart-window", scale=2)
+                smoothing = gr.Slider(1, 50, value=1, step=1, label="smoothing (points averaged)",
+                                      elem_id="chart-smoothing", scale=2)
             toy_plot = _live_plot("toy-plot", visible=False)
             toy_note = gr.Markdown(TOY_NOTE, visible=False, elem_id="toy-note")
             samples = _picture("samples", visible=False)
@@ -165,6 +170,8 @@ def train_tab(ui, status_text, loss_chart):
     controls["reset"].click(ui.reset, settings, actions, api_name="reset", concurrency_limit=8,
                             concurrency_id="controls")
     timer.tick(ui.tick, None, run_outputs, **quick, api_visibility="private")
+    for event in (chart_window.input, smoothing.release):
+        event(ui.chart_options, [smoothing, chart_window], run_outputs, **quick, api_visibility="private")
     hyper = [lr_g, lr_d, a["d_steps"]]
     lr_g.submit(ui.set_hyperparams, hyper, message, **quick, api_name="set_hyperparams")
     for event in (lr_d.submit, a["d_steps"].submit, lr_g.blur, lr_d.blur, a["d_steps"].blur):

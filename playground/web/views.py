@@ -26,11 +26,35 @@ def status_line(snapshot, live_status=None) -> str:
         return "**starting** · loading data and building the models (a few seconds)…"
     text = (f"**{status}** · step {snapshot.step:,} · {snapshot.steps_per_sec:.1f} steps/s · "
             f"{snapshot.wall_time:.1f} s trained")
+    if snapshot.config is not None:
+        text += f" · learning rates: G {snapshot.config.lr_g:g}, D {snapshot.config.lr_d:g}"
     return text + (f"\n\n**Error:** {snapshot.error}" if snapshot.error else "")
 
 
 def warnings_markdown(snapshot) -> str:
     return "\n".join(f"- ⚠️ {w}" for w in snapshot.warnings)
+
+
+CHART_WINDOWS = {"full": None, "recent": 1000}     # the loss chart's choice: whole run, or its last 1,000 steps
+
+
+def loss_chart_json(snapshot, smoothing: int = 1, window: str = "full") -> str:
+    """The loss chart: smoothed over `smoothing` points, over the whole run or its recent steps, with a dotted
+    line where the user paused, stepped or changed a learning rate."""
+    if window not in CHART_WINDOWS:
+        raise SessionError(f"the chart window must be one of {list(CHART_WINDOWS)}, got {window!r}")
+    recent, steps = CHART_WINDOWS[window], snapshot.history_steps
+    if recent is not None and len(steps) and steps[-1] - steps[0] > recent:
+        keep = steps >= steps[-1] - recent
+        snapshot = dataclasses.replace(snapshot, history_steps=steps[keep],
+                                       history={key: values[keep] for key, values in snapshot.history.items()})
+    figure = plots.loss_figure(snapshot, smoothing=whole_number("smoothing", smoothing))
+    first = snapshot.history_steps[0] if len(snapshot.history_steps) else 0
+    for step, label in snapshot.marks:
+        if step >= first:
+            figure.add_vline(x=step, line=dict(color="#999", width=1, dash="dot"), annotation_text=label,
+                             annotation_font_size=9, annotation_textangle=-90)
+    return figure.to_json()
 
 
 def metrics_readout(snapshot) -> str:

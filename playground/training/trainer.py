@@ -60,6 +60,7 @@ class Trainer:
         self._real_view = None
         self._snapshot = empty_snapshot(self.config)
         if run is not None:
+            self._restore(run.record)
             self._publish()
 
     # -- public controls -------------------------------------------------------------------------
@@ -218,6 +219,24 @@ class Trainer:
         self._warn(f"Training diverged at step {progress.diverged_at} ({progress.non_finite()}). Paused and restored "
                    f"the weights of step {self._run.step}. Lower the learning rates, then press Resume.")
 
+    def record(self) -> dict:
+        """What a saved run keeps beside its weights (plain JSON in meta.json): loss history, trained time, marks."""
+        steps, values = self._history.export()
+        return {"wall_time": self._wall_time, "history_steps": steps.tolist(),
+                "history": {key: [None if not np.isfinite(v) else float(v) for v in values[key]] for key in values},
+                "marks": [[step, label] for step, label in self._marks]}
+
+    def _restore(self, record: dict) -> None:
+        """A loaded run's record (from a file from outside): used when it checks out, else left out with a warning."""
+        if not record:
+            return
+        try:
+            history, wall_time, marks = checked_record(record)
+        except (TypeError, ValueError, KeyError, IndexError) as exc:
+            self._warn(f"This run's saved history could not be read ({exc}); it loads without it.")
+            return
+        self._history, self._wall_time, self._marks = history, wall_time, marks
+
     def _mark(self, label: str):
         """Remember what the user did at this step, for the loss chart (the latest MAX_MARKS)."""
         self._marks = (self._marks + [(self._run.step if self._run is not None else 0, label)])[-MAX_MARKS:]
@@ -270,3 +289,20 @@ class Trainer:
         run.last_metrics = dict(self._metrics)
         # An untrained generator maps all noise near one point; that is not collapse yet.
         self._collapse = warning if evaluated_step >= COLLAPSE_GRACE_STEPS else None
+
+
+def checked_record(record) -> tuple[History, float, list]:
+    """A saved record as (History, trained seconds, marks); TypeError / ValueError say what is wrong."""
+    steps, values = record["history_steps"], record["history"]
+    if not isinstance(steps, list) or len(steps) > 2 * History().max_points or not isinstance(values, dict):
+        raise ValueError("history_steps must be a list of at most 2,000 steps")
+    wall_time = float(record["wall_time"])
+    if not 0 <= wall_time < 1e9:
+        raise ValueError(f"trained time {wall_time!r} is out of range")
+    history = History()
+    for i, step in enumerate(steps):
+        row = {key: np.nan if column[i] is None else float(column[i]) for key, column in values.items()
+               if key in history.keys}
+        history.add(int(step), row)
+    marks = [(int(step), str(label)[:60]) for step, label in record.get("marks", [])[-MAX_MARKS:]]
+    return history, wall_time, marks

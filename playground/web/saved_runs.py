@@ -74,6 +74,7 @@ def save_session_run(session: Session, name: str, root) -> pathlib.Path:
     if target.exists() and name not in session.saved_names:
         raise SessionError(f"a saved run named {name!r} already exists; pick another name")
     with trainer.lock:           # between two training steps, so the files describe one consistent step
+        trainer.run.record = trainer.record()
         save_run(trainer.run, target)
         step = trainer.run.step
     session.saved_names.add(name)

@@ -73,3 +73,16 @@ def test_the_preview_shows_the_real_data():
     assert missing is None and "downloads" in why
     drawn = np.asarray(preview.points_picture(np.array([[1.0, 1.0], [-1.0, -1.0]])))
     assert (drawn != 255).any() and drawn.shape == (220, 220, 3)
+
+
+def test_the_status_line_says_what_a_run_is_conditioned_on_and_its_learning_rates():
+    from playground.engine.config import default_config
+
+    def line(**changes):
+        config = default_config("ring", **changes)
+        return views.status_line(dataclasses.replace(empty_snapshot(config), step=5, status="paused"))
+
+    assert "conditioned on 16 k-means clusters" in line(conditional=False, clusters=16)
+    assert "learning rates: G 0.002, D 0.001" in line(lr_d=1e-3, conditional=False)
+    assert line(conditional=False, clusters=0).endswith("· unconditional")
+    assert "conditioned" not in line(), "before the run is built, 'auto' is not decided yet"

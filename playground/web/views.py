@@ -26,9 +26,20 @@ def status_line(snapshot, live_status=None) -> str:
         return "**starting** · loading data and building the models (a few seconds)…"
     text = (f"**{status}** · step {snapshot.step:,} · {snapshot.steps_per_sec:.1f} steps/s · "
             f"{snapshot.wall_time:.1f} s trained")
-    if snapshot.config is not None:
-        text += f" · learning rates: G {snapshot.config.lr_g:g}, D {snapshot.config.lr_d:g}"
+    config = snapshot.config
+    if config is not None:
+        text += f" · learning rates: G {config.lr_g:g}, D {config.lr_d:g}" + labels_used(config)
     return text + (f"\n\n**Error:** {snapshot.error}" if snapshot.error else "")
+
+
+def labels_used(config) -> str:
+    """What a built run's G and D are told besides noise (its config is resolved: conditional is on or off), so
+    `conditional: off` of a self-conditioned run does not read as "no labels"."""
+    if config.conditional is None:       # not built yet: "auto" is decided when the data is loaded
+        return ""
+    if config.conditional:
+        return " · conditioned on the data's classes"
+    return f" · conditioned on {config.clusters} k-means clusters" if config.clusters else " · unconditional"
 
 
 def warnings_markdown(snapshot) -> str:

@@ -129,6 +129,15 @@ def _next_publish(trainer):
     return trainer.snapshot().step, time.perf_counter()
 
 
+def first_step_times() -> dict:
+    """Click on Train → the first trained step drawn, per dataset, in a real browser (bench_page); {} without one."""
+    import os
+
+    from playground import bench_page
+
+    return bench_page.page_first_step_times() if os.path.exists(bench_page.CHROMIUM) else {}
+
+
 def run_bench(seconds: float = 60.0, as_json: bool = False, targets: bool = True) -> int:
     from playground.engine.run import Run
 
@@ -148,6 +157,7 @@ def run_bench(seconds: float = 60.0, as_json: bool = False, targets: bool = True
         "publisher": publisher_overhead(default_config("digits"), min(seconds, 60.0)),
         "targets": others,
         "page": page_latencies(),
+        "first_step": first_step_times(),
     }
     print(json.dumps(result, indent=2) if as_json else render_table(result))
     return 0
@@ -184,6 +194,9 @@ def render_table(result) -> str:
                      f" / {page['page_slider_ring_p95_ms']:.1f} ms")
     elif page:
         lines.append(f"in-page slider: {page.get('not_measured')}")
+    if result.get("first_step"):
+        lines.append("click on Train → first step drawn: " + ", ".join(
+            f"{key.split('_')[3]} {ms:.0f} ms" for key, ms in result["first_step"].items()))
     for name, row in result["targets"].items():
         lines.append(f"{name:<20}" + "  ".join(f"{r['seconds']:.0f}s: {_quality(r)}" for r in row["at"]))
     return "\n".join(lines)

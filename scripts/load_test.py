@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import html
 import json
 import os
 import pathlib
@@ -222,13 +223,12 @@ class SessionRun:
                     connection.close()
 
     def press_train(self, client):
-        from gradio_client.exceptions import AppError
-
-        try:
-            call(client, "/train", *train_settings(self.r.dataset, self.r.seed, self.r.latent_dim))
+        """Train's problems come back in its message area (its last output), as the page shows them."""
+        message = call(client, "/train", *train_settings(self.r.dataset, self.r.seed, self.r.latent_dim))[-1]
+        if "gan-error" in message:
+            self.r.refusal = html.unescape(re.sub(r"<style>.*?</style>|<[^>]+>", "", message)).replace("⚠️", "").strip()
+        else:
             self.r.trained = True
-        except AppError as exc:
-            self.r.refusal = str(exc)
 
     def prepare_trained(self, client):
         """Wait for the first steps, then check the live model is this session's own (its latent size)."""

@@ -212,3 +212,26 @@ def test_conditional_discriminator_has_the_configured_feature_layer(units):
     _, discriminator = build_models(config, (28, 28, 1), num_classes=10)
     features = [layer for layer in discriminator.layers if layer.name == "features"]
     assert [layer.units for layer in features] == ([units] if units else [])
+
+
+def test_a_saved_run_keeps_its_loss_history_trained_time_and_marks(tmp_path):
+    from playground.training.trainer import Trainer
+
+    trainer = Trainer(default_config("ring", width=16, batch_size=32, latent_dim=4, seed=3))
+    trainer.step(3)
+    trainer.set_hyperparams(lr_g=1e-3)
+    trainer.run.record = trainer.record()
+    save_run(trainer.run, tmp_path / "kept")
+    before = trainer.snapshot()
+    loaded = Trainer(load_run(tmp_path / "kept").config, run=load_run(tmp_path / "kept")).snapshot()
+    assert loaded.history_steps.tolist() == [1, 2, 3] == before.history_steps.tolist()
+    assert np.allclose(loaded.history["d_loss"], before.history["d_loss"])
+    assert loaded.wall_time == pytest.approx(before.wall_time) and loaded.wall_time > 0, "its true trained time"
+    assert loaded.marks == ((0, "Step ×3"), (3, "lr_g=0.001"))      # where the Step began, where the rate changed
+
+    meta = json.loads((tmp_path / "kept" / "meta.json").read_text())
+    meta["record"]["history"]["d_loss"] = ["nonsense"]          # a hand-edited file from outside
+    (tmp_path / "kept" / "meta.json").write_text(json.dumps(meta))
+    broken = Trainer(default_config("ring"), run=load_run(tmp_path / "kept")).snapshot()
+    assert broken.step == 3 and broken.history_steps.size == 0
+    assert any("saved history could not be read" in warning for warning in broken.warnings)

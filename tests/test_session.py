@@ -83,18 +83,40 @@ def test_close_all_stops_every_training_and_removes_private_folders():
     assert reg.close_all() == 0
 
 
-def test_train_again_never_discards_a_run_silently(registry):
+def test_train_does_the_obvious_thing_and_never_discards_a_run_silently(registry):
     registry.start("alice", ring())
-    with pytest.raises(SessionError, match="already running"):
-        registry.start("alice", ring())
-    trainer = registry.trainer("alice")
-    assert wait_for(lambda: trainer.snapshot().step > 0)
-    trainer.stop()
-    with pytest.raises(SessionError, match="Save it to keep it, or press Reset"):
-        registry.start("alice", ring())
-    registry.reset("alice", ring())
-    assert registry.start("alice", ring()) == "Training started."
-    assert registry.trainer("alice") is not trainer
+    first = registry.trainer("alice")
+    assert registry.start("alice", ring()) == "Already training with these settings."
+    assert "lr_g=0.001" in registry.start("alice", ring().replace(lr_g=1e-3))      # a live setting applies...
+    assert registry.trainer("alice") is first and first.config.lr_g == 1e-3
+    assert wait_for(lambda: first.snapshot().step > 0)
+    first.pause()
+    assert registry.start("alice", ring().replace(lr_g=1e-3)) == "Resumed." and first.status == "running"
+    first.stop()
+    note = registry.start("alice", ring())                 # after Stop: a new run; the old one is kept
+    second = registry.trainer("alice")
+    assert second is not first and second.status == "running" and "kept under 'Earlier runs'" in note
+    assert [number for _, number in registry.kept_runs("alice")] == [1]
+    assert wait_for(lambda: second.snapshot().step > 0)
+    registry.start("alice", ring().replace(seed=4))        # a setting that shapes the run changed: new run
+    assert registry.trainer("alice") is not second and second.status == "stopped"
+    assert [number for _, number in registry.kept_runs("alice")] == [2, 1]
+    assert "Run 1 is the current run again" in registry.bring_back("alice", 1)
+    assert registry.trainer("alice") is first
+    with pytest.raises(SessionError, match="no earlier run 7"):
+        registry.bring_back("alice", 7)
+
+
+def test_a_session_keeps_a_bounded_number_of_runs_and_says_which_it_drops(registry):
+    from playground.web.sessions import MAX_KEPT_RUNS
+
+    notes = []
+    for seed in range(MAX_KEPT_RUNS + 2):
+        registry.step("alice", ring().replace(seed=seed), None, 1, "both")
+        notes.append(registry.start("alice", ring().replace(seed=seed + 100)))
+        registry.trainer("alice").stop()
+    assert len(registry.kept_runs("alice")) == MAX_KEPT_RUNS
+    assert "Run 1 (step" in notes[MAX_KEPT_RUNS] and "was dropped" in notes[MAX_KEPT_RUNS]
 
 
 def test_train_after_a_saved_stop_starts_afresh(registry, tmp_path):

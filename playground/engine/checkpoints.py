@@ -79,7 +79,7 @@ def _write_files(run, folder: pathlib.Path):
         np.save(folder / "points.npy", run.dataset.x * run.dataset.scale)
     meta = {"step": run.step, "saved_at": time.strftime("%Y-%m-%d %H:%M:%S"), "kind": run.dataset.kind,
             "scale": run.dataset.scale, "num_classes": run.num_classes,
-            "data_shape": list(run.dataset.x.shape[1:]), "metrics": run.last_metrics}
+            "data_shape": list(run.dataset.x.shape[1:]), "metrics": run.last_metrics, "record": run.record}
     _write_synced(folder / "meta.json", json.dumps(meta, indent=2))   # last: marks the directory complete
 
 
@@ -198,6 +198,7 @@ def load_run(directory, from_outside: bool = False):
         _copy_weights(_load_model(folder / "generator_ema.keras"), run.gan.ema_generator)
     _restore_optimizers(run, folder / "optimizers.npz")
     run.step = int(meta["step"])
+    run.record = meta.get("record") or {}      # plain JSON from outside: the trainer checks it before use
     run.refresh_sampler()
     run.save_good_state()
     return run

@@ -56,6 +56,8 @@ class Snapshot:
     devices: str = ""                 # where it trains, e.g. "training on the CPU" (engine.devices)
     metric_steps: np.ndarray = field(default_factory=lambda: frozen_array([], np.int64))   # (J,) step of each
     metric_history: dict = field(default_factory=dict)   # name in METRIC_HISTORY_KEYS -> (J,) float array
+    timeline: tuple = ()              # ((step, frame), ...): playground.training.timeline's time-lapse
+    marks: tuple = ()                 # ((step, label), ...): where the user paused, stepped or changed a rate
 
 
 def empty_snapshot(config: TrainConfig | None = None) -> Snapshot:

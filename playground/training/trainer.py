@@ -16,11 +16,14 @@ from playground.metrics import evaluate
 from playground.engine.config import TrainConfig
 from playground.engine.run import Progress, Run, with_live_changes
 from playground.training.history import History
+from playground.training.ready import READY_RUNS
 from playground.training.snapshot import METRIC_HISTORY_KEYS, Snapshot, empty_snapshot, frozen_array
+from playground.training.timeline import Timeline
 
 
 COLLAPSE_GRACE_STEPS = 300   # no collapse warnings before this step
 METRIC_HISTORY_POINTS = 200  # live metrics arrive every few seconds: 200 points span a long run
+MAX_MARKS = 50               # user actions marked on the loss chart
 # Live metrics run beside training, but on 2 cores their CPU comes out of training: every 10 s keeps that cost
 # small (measured: docs/performance.md).
 METRICS_SECONDS = 10.0
@@ -50,12 +53,15 @@ class Trainer:
         self._collapse: str | None = None       # current mode-collapse warning, cleared when it recovers
         self._history = History()
         self._metric_history = History(METRIC_HISTORY_KEYS, METRIC_HISTORY_POINTS)
+        self._timeline = Timeline()
+        self._marks: list[tuple[int, str]] = []   # (step, what the user did there): pause, step, new rates
         self._wall_time = 0.0
         self._speed = 0.0
         self._live = evaluate.LiveMetrics(metrics_interval)
         self._real_view = None
         self._snapshot = empty_snapshot(self.config)
         if run is not None:
+            self._restore(run.record)
             self._publish()
 
     # -- public controls -------------------------------------------------------------------------
@@ -77,6 +83,7 @@ class Trainer:
             self._status = "paused"
             self._wake.notify_all()
         with self._lock:       # returns once the step in flight has finished
+            self._mark("paused")
             self._publish()
 
     def resume(self) -> None:
@@ -94,7 +101,8 @@ class Trainer:
             raise TrainerError(f"stepping works when paused or before training; training is {self._status}")
         with self._lock:
             built_now = self._run is None
-            run = self._ensure_run()
+            run = self._ensure_run(ready_ok=False)      # Step takes exactly n steps from step 0
+            self._mark(f"Step ×{n}" if which == "both" else f"Step {which.upper()} ×{n}")
             self._train_for(steps=n, which=which, one_at_a_time=True)
             self._publish()
         if built_now:
@@ -125,6 +133,7 @@ class Trainer:
             self._run, self._status, self._warnings, self._metrics, self._collapse = None, "idle", [], {}, None
             self._history, self._wall_time, self._speed, self._real_view = History(), 0.0, 0.0, None
             self._metric_history = History(METRIC_HISTORY_KEYS, METRIC_HISTORY_POINTS)
+            self._timeline, self._marks = Timeline(), []
             self._live = evaluate.LiveMetrics(self.metrics_interval)   # an old run's evaluation in flight is dropped
             self._snapshot = empty_snapshot(self.config)
 
@@ -133,6 +142,7 @@ class Trainer:
         with self._lock:
             if self._run is not None:
                 self._run.set_hyperparams(**changes)
+                self._mark(", ".join(f"{name}={value:g}" for name, value in changes.items()))
             else:
                 self._next_config = with_live_changes(self._next_config, **changes)
 
@@ -166,7 +176,7 @@ class Trainer:
         try:
             with self._lock:
                 run = self._ensure_run()
-                self._publish()
+                self._publish(background_metrics=True)    # the first metrics come beside training, not before it
             run.sampler.compile_render()    # now, not on the first slider drag (the sampler has its own lock)
             while self._wait_while_paused():
                 with self._lock:
@@ -181,9 +191,15 @@ class Trainer:
                 self._wake.wait()
             return not self._stop_requested and self._status == "running"
 
-    def _ensure_run(self) -> Run:
+    def _ensure_run(self, ready_ok: bool = True) -> Run:
+        """Build the run, or take a ready one (built and traced ahead, ready.py) when it may start at step 1."""
         if self._run is None:
-            self._run = Run.build(self._next_config, self.points)
+            ready = READY_RUNS.take(self._next_config, self.points) if ready_ok else None
+            if ready is None:
+                self._run = Run.build(self._next_config, self.points)
+            else:
+                self._run, self._wall_time = ready.run, self._wall_time + ready.seconds
+                self._history.add(ready.run.step, ready.logs)
         return self._run
 
     def _train_for(self, **budget):
@@ -204,6 +220,28 @@ class Trainer:
             self._status = "paused"
         self._warn(f"Training diverged at step {progress.diverged_at} ({progress.non_finite()}). Paused and restored "
                    f"the weights of step {self._run.step}. Lower the learning rates, then press Resume.")
+
+    def record(self) -> dict:
+        """What a saved run keeps beside its weights (plain JSON in meta.json): loss history, trained time, marks."""
+        steps, values = self._history.export()
+        return {"wall_time": self._wall_time, "history_steps": steps.tolist(),
+                "history": {key: [None if not np.isfinite(v) else float(v) for v in values[key]] for key in values},
+                "marks": [[step, label] for step, label in self._marks]}
+
+    def _restore(self, record: dict) -> None:
+        """A loaded run's record (from a file from outside): used when it checks out, else left out with a warning."""
+        if not record:
+            return
+        try:
+            history, wall_time, marks = checked_record(record)
+        except (TypeError, ValueError, KeyError, IndexError) as exc:
+            self._warn(f"This run's saved history could not be read ({exc}); it loads without it.")
+            return
+        self._history, self._wall_time, self._marks = history, wall_time, marks
+
+    def _mark(self, label: str):
+        """Remember what the user did at this step, for the loss chart (the latest MAX_MARKS)."""
+        self._marks = (self._marks + [(self._run.step if self._run is not None else 0, label)])[-MAX_MARKS:]
 
     def _warn(self, message: str):
         if not self._warnings or self._warnings[-1] != message:
@@ -229,8 +267,10 @@ class Trainer:
             if self._real_view is None:
                 self._real_view = frozen_array(datasets.real_sample(run.dataset, len(run.fixed_z), run.config.seed))
             toy = run.toy_view(self._real_view)
+            self._timeline.add(run.step, toy.fake, "toy")
         else:
             samples = frozen_array(run.fixed_samples())
+            self._timeline.add(run.step, samples, "image")
         self._update_metrics(run, wait=not background_metrics)
         steps, values = self._history.export()
         metric_steps, metric_values = self._metric_history.export()
@@ -240,6 +280,7 @@ class Trainer:
             sample_labels=None if run.fixed_labels is None else frozen_array(run.fixed_labels, np.int32),
             toy=toy, metrics=dict(self._metrics), config=run.config, devices=run.placement.describe(),
             metric_steps=metric_steps, metric_history=metric_values,
+            timeline=self._timeline.frames, marks=tuple(self._marks),
             warnings=tuple(self._warnings) + ((self._collapse,) if self._collapse else ()))
 
     def _update_metrics(self, run: Run, wait: bool):
@@ -263,3 +304,20 @@ def charted_metrics(metrics: dict) -> dict:
     if metrics.get("num_modes"):
         charted["mode_coverage"] = metrics["modes_covered"] / metrics["num_modes"]
     return charted
+
+
+def checked_record(record) -> tuple[History, float, list]:
+    """A saved record as (History, trained seconds, marks); TypeError / ValueError say what is wrong."""
+    steps, values = record["history_steps"], record["history"]
+    if not isinstance(steps, list) or len(steps) > 2 * History().max_points or not isinstance(values, dict):
+        raise ValueError("history_steps must be a list of at most 2,000 steps")
+    wall_time = float(record["wall_time"])
+    if not 0 <= wall_time < 1e9:
+        raise ValueError(f"trained time {wall_time!r} is out of range")
+    history = History()
+    for i, step in enumerate(steps):
+        row = {key: np.nan if column[i] is None else float(column[i]) for key, column in values.items()
+               if key in history.keys}
+        history.add(int(step), row)
+    marks = [(int(step), str(label)[:60]) for step, label in record.get("marks", [])[-MAX_MARKS:]]
+    return history, wall_time, marks

@@ -8,6 +8,7 @@ No `from __future__ import annotations` here: Gradio reads the `gr.Request` type
 import os
 import pathlib
 import re
+import time
 
 import gradio as gr
 
@@ -21,13 +22,17 @@ from playground.web.saved_runs import (checkpoint_choices, owner_checkpoints_roo
 from playground.web.memory import freeze_startup_objects
 from playground.data.points import parse_points
 from playground.web.sessions import SessionError, SessionRegistry, checkpoints_root, import_engine
-from playground.web.errors import (SAMPLERS, USER_ERRORS, GuardedBlocks, session_of, uploaded_file, user_error,
-                                   visitor_of)
+from playground.web.errors import (SAMPLERS, USER_ERRORS, GuardedBlocks, problem_message, reported, session_of,
+                                   uploaded_file, user_error, visitor_of)
+from playground.web.flow import control_states, controls_hint
+from playground.web.guide import GuideHandlers
 from playground.web.explore import ExploreHandlers
 from playground.web.ganlab import GanLabHandlers
 from playground.web.layout import DATASETS, LIVE, PLOTLY_JS, SLIDERS, TFJS_JS
 
 DATASET_VALUES = tuple(value for _, value in DATASETS)
+READY_DATASETS = ("ring", "digits")   # the page's default and the bundled images; each adds ~3 s to warm-up
+FIRST_STEP_WAIT = 0.6     # seconds Train waits for a ready run's first step, so its own reply draws it
 
 # Gradio re-summarises up to 10,000 past events after every queued event, for a monitoring page this app does
 # not use (a cost that grows over hours, docs/performance.md): every 1,000 events over the last 1,000 instead.
@@ -43,14 +48,19 @@ def config_settings(config) -> tuple:
             config.d_steps, config.seed, config.ema, config.r1_gamma, config.augment, conditional, config.clusters)
 
 
+RUN_OUTPUTS = views.RUN_OUTPUTS
+SETTING_OUTPUTS = 14                   # layout.py's setting_outputs
+
+
 class PlaygroundUI:
-    """Handlers, bound to one registry and one checkpoints folder (the Explore tab's are in explore.py, the
-    GAN-Lab additions' in ganlab.py)."""
+    """Handlers, bound to one registry and one checkpoints folder; composed with the Explore tab's (ui.explore,
+    explore.py), the GAN-Lab additions' (ui.lab, ganlab.py) and the beginner layer's (ui.guide, guide.py)."""
 
     def __init__(self, registry: SessionRegistry, root: pathlib.Path):
         self.registry, self.root, self.samplers = registry, pathlib.Path(root), SAMPLERS
         self.explore = ExploreHandlers(registry, SAMPLERS, self._checked_checkpoint)
         self.lab = GanLabHandlers(registry, self.settings_to_config, self.render_run)
+        self.guide = GuideHandlers(registry, self.render_run)
 
     # == Train tab ====================================================================================
     def settings_to_config(self, dataset, loss, width, latent_dim, batch_size, lr_g, lr_d, d_steps, seed, ema,
@@ -76,29 +86,28 @@ class PlaygroundUI:
         c = default_config("digits" if dataset == "upload" else dataset)
         return (*config_settings(c), gr.update(visible=dataset == "points"), gr.update(visible=dataset == "upload"))
 
+    @reported(RUN_OUTPUTS)
     def train(self, request: gr.Request, *settings):
-        try:
-            config, points = self.settings_to_config(*settings)
-            note = self.registry.start(request.session_hash, config, points, visitor=visitor_of(request))
-        except USER_ERRORS as exc:
-            raise user_error(exc)
-        if note != "Training started.":          # the status line says that much; other notes are news
-            gr.Info(note)
-        return self.render_run(request, force=True)
+        """Train does the obvious thing for the run's state (playground.web.flow.train_plan)."""
+        config, points = self.settings_to_config(*settings)
+        note = self.registry.start(request.session_hash, config, points, visitor=visitor_of(request))
+        trainer, deadline = self.registry.trainer(request.session_hash), time.monotonic() + FIRST_STEP_WAIT
+        while trainer.snapshot().step == 0 and trainer.status == "running" and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return self.render_run(request, force=True), "" if note == "Training started." else note
 
+    @reported(RUN_OUTPUTS)
     def control(self, action, request: gr.Request):
         """Pause / Resume / Stop: the trainer's own checks say when an action does not fit."""
         trainer = self.registry.trainer(request.session_hash)
-        try:
-            if trainer is None:
-                raise SessionError("nothing is training yet; press Train")
-            if action == "resume":
-                self.registry.resume(request.session_hash, visitor=visitor_of(request))
-            else:
-                getattr(trainer, action)()
-        except USER_ERRORS as exc:
-            raise user_error(exc)
-        return self.render_run(request, force=True)
+        if trainer is None:
+            raise SessionError("nothing is training yet; press Train")
+        if action == "resume":
+            self.registry.resume(request.session_hash, visitor=visitor_of(request))
+        else:
+            getattr(trainer, action)()
+        note = "Stopped. Save the run to keep it for later; Train starts a new run." if action == "stop" else ""
+        return self.render_run(request, force=True), note
 
     def pause(self, request: gr.Request):
         return self.control("pause", request)
@@ -121,33 +130,35 @@ class PlaygroundUI:
         session_of(self, request).scratch["tab"] = "explore"
         return gr.Timer(active=False)
 
+    @reported(RUN_OUTPUTS)
     def step(self, request: gr.Request, which, n, *settings):
-        try:
-            config, points = self.settings_to_config(*settings)
-            self.registry.step(request.session_hash, config, points, views.whole_number("steps", n), which,
-                               visitor=visitor_of(request))
-        except USER_ERRORS as exc:
-            raise user_error(exc)
-        return self.render_run(request, force=True)
+        config, points = self.settings_to_config(*settings)
+        self.registry.step(request.session_hash, config, points, views.whole_number("steps", n), which,
+                           visitor=visitor_of(request))
+        return self.render_run(request, force=True), ""
 
+    @reported(RUN_OUTPUTS)
     def reset(self, request: gr.Request, *settings):
-        try:
-            config, points = self.settings_to_config(*settings)
-            self.registry.reset(request.session_hash, config, points)
-        except USER_ERRORS as exc:
-            raise user_error(exc)
-        gr.Info("Run discarded; press Train to start a new one with the settings on the left.")
-        return self.render_run(request, force=True)
+        config, points = self.settings_to_config(*settings)
+        self.registry.reset(request.session_hash, config, points)
+        return self.render_run(request, force=True), "Run discarded; Train starts a new one with these settings."
 
     def set_hyperparams(self, request: gr.Request, lr_g, lr_d, d_steps):
+        """A live edit (on Enter or leaving the field): applied at once while a run exists; the message says so
+        once per change, not once per event."""
         trainer = self.registry.trainer(request.session_hash)
         if trainer is None or trainer.run is None:
-            return    # nothing built yet: the next Train reads the settings anyway
+            return gr.skip()     # nothing built yet: the next Train reads the settings anyway
         try:
-            trainer.set_hyperparams(lr_g=lr_g, lr_d=lr_d, d_steps=int(d_steps) if d_steps is not None else d_steps)
-        except USER_ERRORS as exc:
-            raise user_error(ValueError(f"{exc} (training keeps its previous values)"))
-        gr.Info(f"Applied from the next step: lr_g={lr_g:g}, lr_d={lr_d:g}, d_steps={int(d_steps)}")
+            changes = {name: value for name, value in (("lr_g", lr_g), ("lr_d", lr_d), ("d_steps", d_steps))
+                       if getattr(trainer.config, name) != value}
+            if not changes:
+                return gr.skip()
+            trainer.set_hyperparams(**{k: int(v) if k == "d_steps" and v is not None else v for k, v in changes.items()})
+        except Exception as exc:  # noqa: BLE001 — shown in the message area
+            return views.message_html(f"{problem_message(exc)} (training keeps its previous values)")
+        applied = ", ".join(f"{name}={value:g}" for name, value in changes.items())
+        return views.message_html(f"Applied from the next step: {applied}.", "info")
 
     def render_run(self, request, force=False):
         """Outputs for RUN_OUTPUTS from the newest snapshot; all skipped when nothing changed (cheap ticks)."""
@@ -156,18 +167,19 @@ class PlaygroundUI:
         snapshot = None if trainer is None else trainer.snapshot()
         live_status = None if trainer is None else trainer.status   # newer than the snapshot's own
         running = live_status == "running"
+        controls = self._control_updates(live_status, trainer is not None and trainer.run is not None)
         if not force and snapshot is session.scratch.get("rendered"):
-            return (gr.skip(),) * 7 + (gr.skip() if running else gr.Timer(active=False),)
+            return (gr.skip(),) * 7 + (gr.skip() if running else gr.Timer(active=False),) + controls
         session.scratch["rendered"] = snapshot
         self.lab.remember_run(session, trainer, snapshot)       # for "Compare runs"
         if session.scratch.get("tab") == "explore" and not force:
             # Charts nobody sees cost the browser and the server time that slider renders need; the Train
             # tab's select event redraws everything (and restarts the timer) when the user comes back.
-            return (gr.skip(),) * 7 + (gr.Timer(active=False),)
+            return (gr.skip(),) * 7 + (gr.Timer(active=False),) + controls
         if snapshot is None:
             hidden = gr.update(visible=False)
             return (views.status_line(None), "", plots.loss_figure(empty_snapshot()).to_json(), hidden, hidden,
-                    hidden, "", gr.Timer(active=False))
+                    hidden, "", gr.Timer(active=False)) + controls
         self._toast_news(session, snapshot, live_status, force)
         toy = snapshot.toy is not None
         samples = gr.update(visible=False) if toy or snapshot.samples is None else gr.update(
@@ -175,8 +187,16 @@ class PlaygroundUI:
         toy_plot = gr.update(visible=False) if not toy else gr.update(
             value=plots.toy_figure(views.thinned_toy(snapshot.toy)).to_json(), visible=True)
         return (views.status_line(snapshot, live_status), views.warnings_markdown(snapshot),
-                plots.loss_figure(snapshot).to_json(), samples, toy_plot, gr.update(visible=toy),
-                plots.metrics_markdown(snapshot.metrics), gr.Timer(active=running))
+                views.loss_chart_json(snapshot, *session.scratch.get("chart", (1, "full"))), samples, toy_plot,
+                gr.update(visible=toy),
+                views.metrics_readout(snapshot), gr.Timer(active=running)) + controls
+
+    @staticmethod
+    def _control_updates(status, has_run) -> tuple:
+        """Pause, Resume, Stop, Step, Reset enabled only when they apply, and a line saying why the others are not
+        (cheap: sent with every tick, but Gradio drops unchanged props)."""
+        states = control_states(status, has_run)
+        return (*(gr.update(interactive=reason is None) for reason in states.values()), controls_hint(states))
 
     def _toast_news(self, session, snapshot, status, by_user):
         """Pop a toast for an error, or for the warnings behind a pause the trainer made itself (NaN, time
@@ -207,50 +227,44 @@ class PlaygroundUI:
                 "dataset": pathlib.Path(config.dataset).name, "lr_g": config.lr_g, "lr_d": config.lr_d, "d_steps": config.d_steps}
 
     # -- save / load -----------------------------------------------------------------------------------
+    @reported(3)
     def save(self, request: gr.Request, name):
         session = session_of(self, request)
-        try:
-            folder = save_session_run(session, name, self.root)
-            archive = zip_run(folder, session.temp_dir())
-        except USER_ERRORS as exc:
-            raise user_error(exc)
-        gr.Info(f"Saved as {folder.name!r} (step {session.saved_step}); it is in the checkpoint lists now.")
-        return str(archive), *self.checkpoint_dropdowns(request)
+        folder = save_session_run(session, name, self.root)
+        archive = zip_run(folder, session.temp_dir())
+        note = f"Saved as {folder.name!r} (step {session.saved_step}); it is in the checkpoint lists now."
+        return (str(archive), *self.checkpoint_dropdowns(request)), note
 
+    @reported(SETTING_OUTPUTS + RUN_OUTPUTS)
     def load_checkpoint(self, request: gr.Request, source):
         from playground.engine.checkpoints import load_run
 
-        try:
-            path = self._checked_checkpoint(source, request)
-            self.registry.require_no_unsaved_work(session_of(self, request), "loading a checkpoint")
-            self.registry.adopt_run(request.session_hash, load_run(path))
-        except USER_ERRORS as exc:
-            raise user_error(exc)
+        path = self._checked_checkpoint(source, request)
+        self.registry.require_no_unsaved_work(session_of(self, request), "loading a checkpoint")
+        self.registry.adopt_run(request.session_hash, load_run(path))
         return self._after_load(request, path.name)
 
+    @reported(SETTING_OUTPUTS + RUN_OUTPUTS)
     def load_upload(self, request: gr.Request, upload):
         import tempfile
 
         from playground.engine.checkpoints import load_run
 
-        try:
-            if not upload:
-                raise SessionError("choose a run .zip (from 'Download run') first")
-            self.registry.require_no_unsaved_work(session_of(self, request), "loading a checkpoint")
-            with tempfile.TemporaryDirectory(prefix="gan-upload-") as folder:
-                unpacked = unpack_run_zip(uploaded_file(upload), pathlib.Path(folder) / "uploaded run")
-                run = load_run(unpacked, from_outside=True)
-            self.registry.adopt_run(request.session_hash, run)
-        except USER_ERRORS as exc:
-            raise user_error(exc)
+        if not upload:
+            raise SessionError("choose a run .zip (from 'Download run') first")
+        self.registry.require_no_unsaved_work(session_of(self, request), "loading a checkpoint")
+        with tempfile.TemporaryDirectory(prefix="gan-upload-") as folder:
+            unpacked = unpack_run_zip(uploaded_file(upload), pathlib.Path(folder) / "uploaded run")
+            run = load_run(unpacked, from_outside=True)
+        self.registry.adopt_run(request.session_hash, run)
         return self._after_load(request, pathlib.Path(str(upload)).name)
 
     def _after_load(self, request, name):
         config = self.registry.trainer(request.session_hash).config
-        gr.Info(f"Loaded {shown(name)}: press Train to continue training it, or explore it on the Explore tab "
+        note = (f"Loaded {shown(name)}: press Train to continue training it, or explore it on the Explore tab "
                 "(source: this session's run).")
         dataset = config.dataset if config.dataset in [value for _, value in DATASETS] else "upload"
-        return (dataset, *config_settings(config), *self.render_run(request, force=True))
+        return (dataset, *config_settings(config), *self.render_run(request, force=True)), note
 
     def _checked_checkpoint(self, source, request) -> pathlib.Path:
         """Only folders directly in the bundled checkpoints folder or in this visitor's own saved runs: an API
@@ -286,11 +300,11 @@ class PlaygroundUI:
         self.registry.close(request.session_hash)
 
 
-def warm_up(checkpoints_dir=None) -> None:
-    """Import TensorFlow and load + compile the first checkpoint, so the first visitor does not wait for it;
+def warm_up(checkpoints_dir=None, ready_runs=READY_DATASETS) -> None:
+    """Import TensorFlow and load + compile the first checkpoint, so the first visitor does not wait for it; build
+    and trace a run of each default recipe in `ready_runs` (training/ready.py: Train then draws a step at once);
     then freeze what is loaded so far out of later garbage collections (see memory.collect_garbage).
     Failures are printed, not raised: the app keeps serving, and the handler that needs it shows the error."""
-    import time
 
     started = time.perf_counter()
     try:
@@ -302,6 +316,9 @@ def warm_up(checkpoints_dir=None) -> None:
         if choices:
             sampler = SAMPLERS.get(choices[0][1])
             sampler.compile_render()
+        from playground.training.ready import READY_RUNS
+
+        READY_RUNS.fill(ready_runs)
         freeze_startup_objects()
         print(f"warm-up done in {time.perf_counter() - started:.1f} s", flush=True)
     except Exception as exc:  # noqa: BLE001 — reported, and every handler reports its own failure too
@@ -336,11 +353,14 @@ def build_demo(registry: SessionRegistry | None = None, checkpoints_dir=None) ->
         train_tab.select(ui.show_train_tab, None, train["run_outputs"], **quick)
         explore_tab.select(ui.show_explore_tab, None, train["run_outputs"][-1], **quick)
         lists = [train["checkpoint_list"], explore["source"]]
-        train["save_button"].click(ui.save, train["run_name"], [train["download"], *lists], api_name="save",
+        train["save_button"].click(ui.save, train["run_name"], [train["download"], *lists, train["message"]],
+                                   api_name="save",
                                    concurrency_limit=2, concurrency_id="disk")
         explore["refresh_button"].click(ui.checkpoint_dropdowns, None, lists, concurrency_limit=None,
                                         api_visibility="private")
         demo.load(ui.page_load, secret, [secret, *lists, *explore["refresh_outputs"]], concurrency_limit=None,
+                  api_visibility="private")
+        demo.load(ui.guide.data_preview, train["dataset"], train["data_preview"], concurrency_limit=None,
                   api_visibility="private")
         demo.unload(ui.unload)
         gr.api(ui.run_status, api_name="run_status", concurrency_limit=None)

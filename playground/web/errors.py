@@ -4,9 +4,11 @@ checkpoints."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import math
 import os
 import pathlib
+import traceback
 
 import gradio as gr
 from gradio.exceptions import InvalidPathError
@@ -15,6 +17,7 @@ from playground.text import shortened, shown
 from playground.web.saved_runs import SamplerCache
 from playground.web.sessions import ENGINE_LOADED, SessionError, import_engine
 from playground.web.visitors import client_address
+from playground.web.views import message_html
 
 SAMPLERS = SamplerCache()    # loaded checkpoints, shared by every session and demo in this process
 USER_ERRORS = (ValueError, RuntimeError, OSError)   # the project's errors are these; all carry a message
@@ -92,6 +95,31 @@ def visitor_of(request) -> str:
     return client_address(forwarded, getattr(client, "host", None), use_forwarded)
 
 
+def problem_message(exc: Exception) -> str:
+    """What the message area says about a failed action: as_message's text (cut short; a generic line for what
+    was not raised on purpose, whose traceback goes to the log)."""
+    error = as_message(exc)
+    if error.print_exception:
+        traceback.print_exception(exc)
+    return error.message
+
+
 def session_of(handlers, request):
     """The visitor's session (created on first use) in the handlers' registry."""
     return handlers.registry.session(request.session_hash)
+
+
+def reported(outputs: int):
+    """A Train-tab action whose problems go to the one message area (its last output) instead of a gr.Error,
+    which Gradio shows as an "Error" overlay on every output of the event. The action returns (values, note):
+    its `outputs` values and a note for the message area ("" clears an old message)."""
+    def wrap(action):
+        @functools.wraps(action)
+        def run(*args, **kwargs):
+            try:
+                values, note = action(*args, **kwargs)
+            except Exception as exc:  # noqa: BLE001 — every problem becomes a message; the app keeps running
+                return (*(gr.skip(),) * outputs, message_html(problem_message(exc)))
+            return (*values, message_html(note, "info"))
+        return run
+    return wrap

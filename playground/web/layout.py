@@ -13,6 +13,8 @@ from playground.web import lab_js
 from playground.web.compare import CURVES
 from playground.web.lab_plots import LAYER_TRACES
 from playground.web.errors import checked_number
+from playground.web.experiments import EXPERIMENTS
+from playground.web.flow import CONTROLS, control_states, controls_hint
 from playground.web.views import SLIDER_LIMIT
 
 DATASETS = [("ring (2D)", "ring"), ("grid (2D)", "grid"), ("spiral (2D)", "spiral"), ("moons (2D)", "moons"),
@@ -28,6 +30,19 @@ STATIC = pathlib.Path(__file__).parent / "static"
 TFJS_JS = STATIC / "tfjs" / "tf.min.js"        # vendored by scripts/vendor_tfjs.sh, served by the app itself
 PAGE_JS = (STATIC / "explore.js").read_text()
 PAGE_REFRESH_SECONDS = 3.0     # the live run's weights reach the page this often (only when they changed)
+INTRO = ("**New to GANs?** Two small networks play a game. The **generator (G)** turns random noise into samples; "
+         "the **discriminator (D)** looks at real data and at G's samples and guesses which is which. Each step D gets "
+         "better at telling them apart and G gets better at fooling it. **Watch** the samples spread over the real "
+         "data (purple dots over green ones, or noise turning into digits), and the two losses hover near each other "
+         "rather than one of them running off.")
+INITIAL_HINT = controls_hint(control_states(None, False))
+PAGE_CSS = """
+.gan-message { padding: 6px 10px; border-radius: 6px; margin: 2px 0; }
+.gan-error { background: #fdecea; color: #8a1c12; border: 1px solid #f5c2bd; }
+.gan-info { background: #eef5fd; color: #123d6a; border: 1px solid #c4dcf5; }
+#controls-hint { font-size: 0.85em; opacity: 0.75; min-height: 1em; }
+#controls-hint p { margin: 0; }
+"""
 TOY_NOTE = ("**What am I looking at?** Green dots are real data, purple dots are the generator's samples. "
             "The background is the discriminator's verdict: green where it says *real*, purple where it says "
             "*fake*. Each arrow shows where the generator's gradient pushes a sample. Training works when the "
@@ -74,9 +89,18 @@ def _number(label, value, elem_id, precision=None, step=1, info=None):
 def train_tab(ui, status_text, loss_chart):
     """The Train tab; `status_text` and `loss_chart` (figure JSON) are what the page shows before any run."""
     c = default_config("ring")
+    gr.Markdown(INTRO, elem_id="intro")
+    controls = control_bar()
     with gr.Row():
         with gr.Column(scale=1, min_width=300):
+            with gr.Accordion("Experiments: one click sets everything up, then press Train", open=True,
+                              elem_id="experiments"):
+                with gr.Row():
+                    experiment_buttons = {key: gr.Button(chosen.label, size="sm", min_width=120,
+                                                         elem_id=f"experiment-{key}")
+                                          for key, chosen in EXPERIMENTS.items()}
             dataset = gr.Dropdown(DATASETS, value="ring", label="dataset", elem_id="dataset")
+            data_preview = _picture("data-preview", min_height=120)
             # The pad sits above the box: the box grows as points are drawn and would move the pad mid-stroke.
             draw_pad = gr.HTML("", html_template=lab_js.DRAW_HTML, js_on_load=lab_js.DRAW_JS, visible=False,
                                elem_id="draw-pad", label="draw points")
@@ -84,47 +108,35 @@ def train_tab(ui, status_text, loss_chart):
                                      visible=False, elem_id="points")
             upload = gr.File(label="images: .zip (class sub-folders give labels) or .npz", file_types=[".zip", ".npz"],
                              visible=False, elem_id="upload")
-            loss = gr.Dropdown(list(LOSSES), value=c.loss, label="loss", elem_id="loss")
+            loss = gr.Dropdown(list(LOSSES), value=c.loss, label="loss", elem_id="loss",
+                               info="how D scores real and fake; each gives different-looking loss curves")
             with gr.Row():
-                width = _number("width (model size)", c.width, "width", precision=0, step=8)
-                latent_dim = _number("latent_dim", c.latent_dim, "latent-dim", precision=0)
-                batch_size = _number("batch_size", c.batch_size, "batch-size", precision=0, step=16)
-            with gr.Row():
-                lr_g = _number("lr_g (generator)", c.lr_g, "lr-g", step=1e-4, info="editable while training")
-                lr_d = _number("lr_d (discriminator)", c.lr_d, "lr-d", step=1e-4, info="editable while training")
-                d_steps = _number("d_steps", c.d_steps, "d-steps", precision=0, info="D updates per G update")
-            with gr.Row():
-                seed = _number("seed", c.seed, "seed", precision=0)
-                ema = _number("ema (0 = off)", c.ema, "ema", step=0.001)
-                r1_gamma = _number("r1_gamma (0 = off)", c.r1_gamma, "r1-gamma", step=0.05,
-                                   info="R1 penalty on D")
-            augment = gr.Checkbox(c.augment, label="augment (images)", elem_id="augment")
-            with gr.Row():
-                conditional = gr.Radio(["auto", "on", "off"], value="auto", label="conditional", elem_id="conditional")
-                clusters = _number("clusters (0 = off)", c.clusters, "clusters", precision=0,
-                                   info="k-means labels for an unconditional run")
+                lr_g = _number("lr_g: G's learning rate", c.lr_g, "lr-g", step=1e-4, info="changes apply while training")
+                lr_d = _number("lr_d: D's learning rate", c.lr_d, "lr-d", step=1e-4, info="changes apply while training")
+            with gr.Accordion("Advanced settings", open=False, elem_id="advanced"):
+                advanced = advanced_settings(c)
             share = share_controls()
         with gr.Column(scale=2):
-            with gr.Row():
-                train_button = gr.Button("Train", variant="primary", elem_id="train-button")
-                pause_button = gr.Button("Pause", elem_id="pause-button")
-                resume_button = gr.Button("Resume", elem_id="resume-button")
-                stop_button = gr.Button("Stop", elem_id="stop-button")
-                reset_button = gr.Button("Reset (discard run)", variant="stop", elem_id="reset-button")
-            with gr.Row():
-                step_which = gr.Radio([("D and G", "both"), ("D only", "d"), ("G only", "g")], value="both",
-                                      label="step", elem_id="step-which", scale=2)
-                step_n = _number("steps", 1, "step-n", precision=0)
-                step_button = gr.Button("Step", elem_id="step-button")
             status = gr.Markdown(status_text, elem_id="status")
             warnings = gr.Markdown("", elem_id="warnings")
             loss_plot = _live_plot("loss-plot", loss_chart)
+            with gr.Row(elem_id="chart-options"):
+                chart_window = gr.Radio([("whole run", "full"), ("last 1,000 steps", "recent")], value="full",
+                                        label="loss chart shows", elem_id="chart-window", scale=2)
+                smoothing = gr.Slider(1, 50, value=1, step=1, label="smoothing (points averaged)",
+                                      elem_id="chart-smoothing", scale=2)
             toy_plot = _live_plot("toy-plot", visible=False)
             with gr.Column(visible=False, elem_id="toy-extras") as toy_extras:    # shown with the 2D view
                 view = view_controls()
                 gr.Markdown(TOY_NOTE, elem_id="toy-note")
             samples = _picture("samples", visible=False)
             metrics = gr.Markdown("", elem_id="metrics")
+            timeline = timeline_controls()
+            with gr.Accordion("Step options", open=False, elem_id="step-options"):
+                with gr.Row():
+                    step_which = gr.Radio([("D and G", "both"), ("D only", "d"), ("G only", "g")], value="both",
+                                          label="Step trains", elem_id="step-which", scale=2)
+                    step_n = _number("steps per Step", 1, "step-n", precision=0)
             with gr.Accordion("Save / load a run", open=False, elem_id="save-load"):
                 with gr.Row():
                     run_name = gr.Textbox(label="name", placeholder="my-ring-run", elem_id="run-name")
@@ -137,37 +149,107 @@ def train_tab(ui, status_text, loss_chart):
                 with gr.Row():
                     run_zip = gr.File(label="or upload a run .zip", file_types=[".zip"], elem_id="run-zip")
                     load_zip_button = gr.Button("Load uploaded run", elem_id="load-zip-button")
+                with gr.Row():
+                    kept = gr.Dropdown([], label="earlier runs of this session (kept when Train started a new one)",
+                                       elem_id="kept-runs", scale=3)
+                    bring_back_button = gr.Button("Bring back", elem_id="bring-back-button")
             compare = compare_controls()
     timer = gr.Timer(0.5, active=False)
 
-    settings = [dataset, loss, width, latent_dim, batch_size, lr_g, lr_d, d_steps, seed, ema, r1_gamma, augment,
-                conditional, clusters, points_text, upload]
-    run_outputs = [status, warnings, loss_plot, samples, toy_plot, toy_extras, metrics, timer]
-    setting_outputs = [dataset, loss, width, latent_dim, batch_size, lr_g, lr_d, d_steps, seed, ema, r1_gamma,
-                       augment, conditional, clusters]
+    a = advanced
+    settings = [dataset, loss, a["width"], a["latent_dim"], a["batch_size"], lr_g, lr_d, a["d_steps"], a["seed"],
+                a["ema"], a["r1_gamma"], a["augment"], a["conditional"], a["clusters"], points_text, upload]
+    message = controls["message"]
+    run_outputs = [status, warnings, loss_plot, samples, toy_plot, toy_extras, metrics, timer,
+                   *(controls[name] for name in CONTROLS), controls["hint"]]
+    setting_outputs = settings[:14]
     quick = dict(concurrency_limit=None, show_progress="hidden")
     dataset.input(ui.defaults_for, dataset, setting_outputs[1:] + [points_text, upload], **quick,
                   api_visibility="private")
-    train_button.click(ui.train, settings, run_outputs, api_name="train", concurrency_limit=4)
-    for button, action in ((pause_button, ui.pause), (resume_button, ui.resume), (stop_button, ui.stop)):
-        button.click(action, None, run_outputs, api_name=action.__name__, concurrency_limit=8,
-                     concurrency_id="controls")
-    step_button.click(ui.step, [step_which, step_n, *settings], run_outputs, api_name="step", concurrency_limit=2)
-    reset_button.click(ui.reset, settings, run_outputs, api_name="reset", concurrency_limit=8,
-                       concurrency_id="controls")
+    dataset.change(ui.guide.data_preview, [dataset, points_text], data_preview, **quick, api_visibility="private")
+    points_text.blur(ui.guide.data_preview, [dataset, points_text], data_preview, **quick, api_visibility="private")
+    for key, button in experiment_buttons.items():
+        button.click(lambda key=key: ui.guide.use_experiment(key), None,
+                     setting_outputs + [points_text, upload, message], **quick, api_visibility="private")
+    actions = run_outputs + [message]
+    controls["train"].click(ui.train, settings, actions, api_name="train", concurrency_limit=4).then(
+        ui.guide.kept_list, None, kept, **quick, api_visibility="private")
+    for name, action in (("pause", ui.pause), ("resume", ui.resume), ("stop", ui.stop)):
+        controls[name].click(action, None, actions, api_name=action.__name__, concurrency_limit=8,
+                             concurrency_id="controls")
+    controls["step"].click(ui.step, [step_which, step_n, *settings], actions, api_name="step", concurrency_limit=2)
+    controls["reset"].click(ui.reset, settings, actions, api_name="reset", concurrency_limit=8,
+                            concurrency_id="controls")
     timer.tick(ui.tick, None, run_outputs, **quick, api_visibility="private")
-    hyper = [lr_g, lr_d, d_steps]
-    lr_g.submit(ui.set_hyperparams, hyper, None, **quick, api_name="set_hyperparams")
-    for event in (lr_d.submit, d_steps.submit, lr_g.blur, lr_d.blur, d_steps.blur):
-        event(ui.set_hyperparams, hyper, None, **quick, api_visibility="private")
-    load_outputs = setting_outputs + run_outputs
+    for event in (chart_window.input, smoothing.release):
+        event(ui.guide.chart_options, [smoothing, chart_window], run_outputs, **quick, api_visibility="private")
+    hyper = [lr_g, lr_d, a["d_steps"]]
+    lr_g.submit(ui.set_hyperparams, hyper, message, **quick, api_name="set_hyperparams")
+    for event in (lr_d.submit, a["d_steps"].submit, lr_g.blur, lr_d.blur, a["d_steps"].blur):
+        event(ui.set_hyperparams, hyper, message, **quick, api_visibility="private")
+    load_outputs = setting_outputs + actions
     load_button.click(ui.load_checkpoint, checkpoint_list, load_outputs, api_name="load", concurrency_limit=2,
                       concurrency_id="disk")
     load_zip_button.click(ui.load_upload, run_zip, load_outputs, api_name="load_zip", concurrency_limit=2,
                           concurrency_id="disk")
+    bring_back_button.click(ui.guide.bring_back, kept, actions, api_name="bring_back", concurrency_limit=2).then(
+        ui.guide.kept_list, None, kept, **quick, api_visibility="private")
+    timeline["position"].input(ui.guide.timeline_frame, timeline["position"], timeline["frame"], **quick,
+                               trigger_mode="always_last", api_name="timeline_frame")
+    timeline["gif_button"].click(ui.guide.timeline_gif, None, [timeline["gif"], message], api_name="timeline_gif",
+                                 concurrency_limit=2)
     wire_lab(ui.lab, dict(view, **share, **compare, draw_pad=draw_pad), dataset, settings, setting_outputs, run_outputs)
     return dict(checkpoint_list=checkpoint_list, save_button=save_button, run_name=run_name, download=download,
-                run_outputs=run_outputs)
+                run_outputs=run_outputs, message=message, dataset=dataset, data_preview=data_preview)
+
+
+def control_bar():
+    """Train first and loudest; the others enabled only when they apply, with the reason beside them; Reset quiet."""
+    with gr.Row(elem_id="control-bar", equal_height=True):
+        buttons = dict(train=gr.Button("Train", variant="primary", elem_id="train-button", min_width=90, scale=2))
+        for name in ("pause", "resume", "stop", "step"):
+            buttons[name] = gr.Button(name.capitalize(), elem_id=f"{name}-button", min_width=70, scale=1,
+                                      interactive=name == "step")
+        buttons["reset"] = gr.Button("Reset", size="sm", variant="secondary", elem_id="reset-button", min_width=60,
+                                     scale=0, interactive=False)
+    buttons["hint"] = gr.Markdown(INITIAL_HINT, elem_id="controls-hint")
+    buttons["message"] = gr.HTML("", elem_id="message", head=f"<style>{PAGE_CSS}</style>", padding=False)
+    return buttons
+
+
+def advanced_settings(c):
+    """The settings a first run does not need, each with one line of help."""
+    with gr.Row():
+        width = _number("width", c.width, "width", precision=0, step=8, info="model size: units (2D) or channels")
+        latent_dim = _number("latent_dim", c.latent_dim, "latent-dim", precision=0, info="length of G's noise input")
+        batch_size = _number("batch_size", c.batch_size, "batch-size", precision=0, step=16,
+                             info="real examples D sees per step")
+    with gr.Row():
+        d_steps = _number("d_steps", c.d_steps, "d-steps", precision=0, info="D updates per G update (live)")
+        seed = _number("seed", c.seed, "seed", precision=0, info="same seed, same run")
+        ema = _number("ema (0 = off)", c.ema, "ema", step=0.001, info="samples from G's running average: steadier")
+    with gr.Row():
+        r1_gamma = _number("r1_gamma (0 = off)", c.r1_gamma, "r1-gamma", step=0.05,
+                           info="R1 penalty: keeps D smooth around real data")
+        clusters = _number("clusters (0 = off)", c.clusters, "clusters", precision=0,
+                           info="k-means groups G and D are told about: fewer dropped modes")
+    augment = gr.Checkbox(c.augment, label="augment: shift images before D sees them (helps with few images)",
+                          elem_id="augment")
+    conditional = gr.Radio(["auto", "on", "off"], value="auto", label="conditional: G makes the class it is asked for "
+                           "(auto: when the data has classes)", elem_id="conditional")
+    return dict(width=width, latent_dim=latent_dim, batch_size=batch_size, d_steps=d_steps, seed=seed, ema=ema,
+                r1_gamma=r1_gamma, augment=augment, conditional=conditional, clusters=clusters)
+
+
+def timeline_controls():
+    with gr.Accordion("Timeline: how it learned (a snapshot every few steps)", open=True, elem_id="timeline"):
+        position = gr.Slider(0, 100, value=100, step=1, label="scrub: start → now (%)", elem_id="timeline-position")
+        frame = _picture("timeline-frame")
+        with gr.Row():
+            gif_button = gr.Button("Download training GIF", size="sm", elem_id="timeline-gif-button", scale=0,
+                                   min_width=180)
+            gif = gr.File(label="training GIF", interactive=False, elem_id="timeline-gif", scale=2, visible=False)
+    return dict(position=position, frame=frame, gif_button=gif_button, gif=gif)
 
 
 # == The GAN-Lab additions to the Train tab: view layers, slow motion, share links, compared runs ==========

@@ -39,14 +39,10 @@ class RunBudget:
 
     def _park(self, session: Session):
         """Save the session's run to its private folder and free it; unpark() brings it back."""
-        from playground.engine.checkpoints import save_run
-
-        trainer, folder = session.trainer, session.temp_dir() / "set-aside-run"
+        trainer = session.trainer
         trainer.stop()
         try:
-            with trainer.lock:
-                save_run(trainer.run, folder)
-            session.parked = folder
+            session.parked = set_aside(trainer, session.temp_dir() / "set-aside-run")
         except Exception as exc:  # noqa: BLE001 — e.g. a diverged run; the owner is told when they come back
             session.scratch["park_error"] = f"{type(exc).__name__}: {shown(str(exc))}"
         session.trainer = None
@@ -66,6 +62,16 @@ class RunBudget:
         finally:
             shutil.rmtree(folder, ignore_errors=True)
         session.trainer = self._new_trainer(run.config, None, run=run)
+
+
+def set_aside(trainer, folder):
+    """Save a stopped trainer's run with its record (loss history, trained time) to `folder`; returns it."""
+    from playground.engine.checkpoints import save_run
+
+    with trainer.lock:
+        trainer.run.record = trainer.record()
+        save_run(trainer.run, folder)
+    return folder
 
 
 def _training(session: Session) -> bool:

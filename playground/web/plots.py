@@ -320,7 +320,8 @@ def _check_frames(frames) -> None:
 # Known metric names (see playground/metrics/quality.py) → (label, format, what it means). Unknown names are still
 # shown, under their raw name, so a new metric is never silently dropped.
 METRIC_FORMATS = {
-    "fcd": ("FCD", "{:.2f}", "lower is better; real digits score < 1"),
+    "fcd": ("FCD", "{:.2f}", "Fréchet Classifier Distance: how far the samples' features (in the project's digit "
+            "classifier) are from real digits'; lower is better, real digits score < 1"),
     "confident_share": ("Confident samples", "{:.0%}", "classifier is > 90% sure of the digit"),
     "classes_covered": ("Digit classes", "{:.0f} of 10", "classes seen in >= 1% of samples"),
     "label_accuracy": ("Label accuracy", "{:.0%}", "samples classified as the class asked for"),

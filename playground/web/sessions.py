@@ -23,7 +23,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from playground.web.memory import RunBudget, _retire, _training
+from playground.text import shown
+from playground.web.flow import KeptRun, apply_live, train_plan
+from playground.web.memory import RunBudget, _retire, _training, set_aside
 from playground.web.visitors import new_browser_secret, owner_of, valid_browser_secret
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -46,6 +48,9 @@ def import_engine() -> None:
             devices.current()
             import playground.training.trainer  # noqa: F401  (TensorFlow, Keras, the engine)
             ENGINE_LOADED.set()
+
+
+MAX_KEPT_RUNS = 3      # earlier runs with unsaved work a session keeps (set aside on disk)
 
 
 class SessionError(ValueError):
@@ -88,6 +93,8 @@ class Session:
     visitor: str | None = None             # the client address, for the per-visitor training cap
     stepping: bool = False                 # a Step is running in a handler thread (it counts as training)
     parked: pathlib.Path | None = None     # the run, saved aside to free memory; restored on the next action
+    kept: list = field(default_factory=list)        # KeptRun: earlier runs with unsaved work, oldest first
+    kept_ever: list = field(default_factory=list)   # numbers handed out so far (a kept run keeps its number)
     _tmp: str | None = None
 
     def owner_key(self) -> str:
@@ -207,31 +214,82 @@ class SessionRegistry:
 
     # -- training --------------------------------------------------------------------------------
     def start(self, session_id: str, config, points: np.ndarray | None = None, visitor: str | None = None) -> str:
-        """Start training with `config`; returns a note for the user. Raises SessionError / BusyError."""
+        """Train: the obvious thing for the run's state (flow.train_plan); returns a note for the user.
+        Raises SessionError / BusyError."""
         session = self._visit(session_id, visitor)
         with self._lock:
             trainer = session.trainer
-            status = None if trainer is None else trainer.status
-            if status in ("running", "paused"):
-                raise SessionError(f"training is already {status}; press Pause/Resume, or Stop and then Reset "
-                                   "to start over")
-            if status == "stopped" and session.unsaved_steps():
-                raise SessionError(f"this run stopped at step {trainer.snapshot().step}. Save it to keep it, or "
-                                   "press Reset to discard it; then press Train")
-            self._check_capacity(session)
-            continuing = status == "idle" and trainer.run is not None
-            self.budget.make_room(session, self._sessions.values())
-            old = None
-            if not continuing:   # nothing to keep: a fresh trainer built from the current settings
-                old = trainer
+            plan = train_plan(trainer, config, points)
+            if plan == "apply":                 # running, same run: only the live settings can change
+                return apply_live(trainer, config) or "Already training with these settings."
+            if plan == "resume":
+                note = apply_live(trainer, config)
+                self.resume(session_id)
+                return note or "Resumed."
+            self._check_capacity(session, replacing=trainer if plan == "new" else None)
+            old, kept_note = None, ""
+            if plan == "new":
+                old, kept_note = self._keep_or_retire(session)
+                self.budget.make_room(session, self._sessions.values())
                 session.trainer = trainer = self._new_trainer(config, points)
                 session.saved_step = None
+            else:
+                apply_live(trainer, config)
             trainer.start()
         _retire(old)
-        if continuing:
-            return (f"Continuing this run from step {trainer.snapshot().step} with its own settings "
-                    "(press Reset to train from scratch with the settings on the left).")
-        return "Training started."
+        if plan == "continue":
+            return f"Continuing this run from step {trainer.snapshot().step}."
+        return " ".join(part for part in ("Training started.", kept_note) if part)
+
+    def _keep_or_retire(self, session: Session) -> tuple:
+        """Before a new run replaces the current one: unsaved work is set aside on disk among the session's kept
+        runs (the oldest beyond MAX_KEPT_RUNS is dropped, and the note says so); returns (a trainer to retire,
+        a note)."""
+        trainer, unsaved = session.trainer, session.unsaved_steps()
+        if trainer is None or not unsaved:
+            return trainer, ""
+        if trainer.status in ("running", "paused"):
+            trainer.stop()
+        number, step, config = len(session.kept_ever) + 1, trainer.snapshot().step, trainer.config
+        try:
+            folder = set_aside(trainer, session.temp_dir() / f"kept-run-{number}")
+        except Exception as exc:  # noqa: BLE001 — e.g. a diverged run: say so rather than lose it silently
+            return trainer, f"The previous run (step {step:,}) could not be kept ({type(exc).__name__}); it is gone."
+        session.kept.append(KeptRun(folder, session.saved_step, number, step, f"{config.dataset}, {config.loss}"))
+        session.kept_ever.append(number)
+        note = f"The previous run (step {step:,}) is kept under 'Earlier runs' until you save it."
+        if len(session.kept) > MAX_KEPT_RUNS:
+            dropped = session.kept.pop(0)
+            shutil.rmtree(dropped.folder, ignore_errors=True)
+            note += (f" Run {dropped.number} (step {dropped.step:,}, unsaved) was dropped: a session keeps "
+                     f"{MAX_KEPT_RUNS} earlier runs.")
+        return trainer, note
+
+    def bring_back(self, session_id: str, number: int) -> str:
+        """Make kept run `number` the current run again (the current one is kept in its place if unsaved)."""
+        from playground.engine.checkpoints import load_run
+
+        session = self.session(session_id)
+        with self._lock:
+            chosen = next((kept for kept in session.kept if kept.number == number), None)
+            if chosen is None:
+                raise SessionError(f"there is no earlier run {shown(number)} in this session; pick one from the list")
+            if _training(session):
+                raise SessionError("a run is training; press Pause or Stop first, then bring an earlier run back")
+        run = load_run(chosen.folder)          # outside the lock: loading takes a second, other sessions go on
+        with self._lock:
+            session.kept.remove(chosen)
+            old, note = self._keep_or_retire(session)
+            self.budget.make_room(session, self._sessions.values())
+            session.trainer, session.saved_step = self._new_trainer(run.config, None, run=run), chosen.saved_step
+        shutil.rmtree(chosen.folder, ignore_errors=True)
+        _retire(old)
+        return f"Run {number} is the current run again (step {chosen.step:,}). {note}".strip()
+
+    def kept_runs(self, session_id: str) -> list[tuple[str, int]]:
+        """(label, number) for each run this session keeps, newest first."""
+        session = self.session(session_id)
+        return [(f"run {kept.number}: {kept.label}, step {kept.step:,}", kept.number) for kept in reversed(session.kept)]
 
     def resume(self, session_id: str, visitor: str | None = None) -> None:
         session = self._visit(session_id, visitor)
@@ -247,11 +305,11 @@ class SessionRegistry:
         counts as a training (the caps) and its steps count against the run's time limit."""
         session = self._visit(session_id, visitor)
         with self._lock:
-            trainer = session.trainer
-            old = None
-            if trainer is None or trainer.status == "error" or (trainer.status == "idle" and trainer.run is None):
-                old, session.trainer = trainer, self._new_trainer(config, points)   # settings may have changed
-                session.saved_step = None
+            old, trainer = None, session.trainer
+            if trainer is None or trainer.status in ("stopped", "error") or (trainer.status == "idle" and
+                                                                             trainer.run is None):
+                old, _ = self._keep_or_retire(session)       # as with Train, unsaved work is kept
+                session.trainer, session.saved_step = self._new_trainer(config, points), None
             trainer = session.trainer
             if session.stepping or trainer.status == "running":
                 raise SessionError("stepping works when paused or before training, one Step at a time; press Pause "
@@ -305,12 +363,14 @@ class SessionRegistry:
             session.visitor = visitor
         return session
 
-    def _check_capacity(self, session: Session):
-        """The server-wide cap, then the visitor's own (other tabs of one visitor count together)."""
-        running = self.running_count()
+    def _check_capacity(self, session: Session, replacing=None):
+        """The server-wide cap, then the visitor's own (other tabs of one visitor count together). `replacing`:
+        the session's own trainer, about to stop for a new run (its slot is about to be free)."""
+        freed = replacing is not None and replacing.status == "running"
+        running = self.running_count() - freed
         if running >= self.max_trainings:
             raise BusyError(f"busy — {running} trainings are running, try again in a minute")
-        mine = self.running_count(session.visitor) if session.visitor is not None else 0
+        mine = self.running_count(session.visitor) - freed if session.visitor is not None else 0
         if self.max_per_visitor is not None and mine >= self.max_per_visitor:
             raise BusyError(f"you already have {mine} training(s) running in other tabs (the limit per visitor is "
                             f"{self.max_per_visitor}); pause or stop one there first")

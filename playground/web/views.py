@@ -3,14 +3,18 @@ playground.web.app stays thin wiring. Also the checks for values that reach a ha
 Gradio's preprocessing)."""
 import base64
 import dataclasses
+import html
 import io
+import re
 
 import numpy as np
 
 from playground.web import plots
 from playground.text import shown
+from playground.web.flow import CONTROLS
 from playground.web.sessions import SessionError
 
+RUN_OUTPUTS = 8 + len(CONTROLS) + 1   # layout.py's run_outputs: status ... timer, the controls, their hint
 SLIDER_LIMIT = 4.0           # latent sliders run from -4 to 4 (z is standard normal)
 TOY_POINTS_SHOWN = 256      # of the 512 real / fake points in a snapshot (measured: ~40% less browser work)
 
@@ -23,11 +27,53 @@ def status_line(snapshot, live_status=None) -> str:
         return "**starting** · loading data and building the models (a few seconds)…"
     text = (f"**{status}** · step {snapshot.step:,} · {snapshot.steps_per_sec:.1f} steps/s · "
             f"{snapshot.wall_time:.1f} s trained" + (f" · {snapshot.devices}" if snapshot.devices else ""))
+    config = snapshot.config
+    if config is not None:
+        text += f" · learning rates: G {config.lr_g:g}, D {config.lr_d:g}" + labels_used(config)
     return text + (f"\n\n**Error:** {snapshot.error}" if snapshot.error else "")
+
+
+def labels_used(config) -> str:
+    """What a built run's G and D are told besides noise (its config is resolved: conditional is on or off), so
+    `conditional: off` of a self-conditioned run does not read as "no labels"."""
+    if config.conditional is None:       # not built yet: "auto" is decided when the data is loaded
+        return ""
+    if config.conditional:
+        return " · conditioned on the data's classes"
+    return f" · conditioned on {config.clusters} k-means clusters" if config.clusters else " · unconditional"
 
 
 def warnings_markdown(snapshot) -> str:
     return "\n".join(f"- ⚠️ {w}" for w in snapshot.warnings)
+
+
+CHART_WINDOWS = {"full": None, "recent": 1000}     # the loss chart's choice: whole run, or its last 1,000 steps
+
+
+def loss_chart_json(snapshot, smoothing: int = 1, window: str = "full") -> str:
+    """The loss chart: smoothed over `smoothing` points, over the whole run or its recent steps, with a dotted
+    line where the user paused, stepped or changed a learning rate."""
+    if window not in CHART_WINDOWS:
+        raise SessionError(f"the chart window must be one of {list(CHART_WINDOWS)}, got {window!r}")
+    recent, steps = CHART_WINDOWS[window], snapshot.history_steps
+    if recent is not None and len(steps) and steps[-1] - steps[0] > recent:
+        keep = steps >= steps[-1] - recent
+        snapshot = dataclasses.replace(snapshot, history_steps=steps[keep],
+                                       history={key: values[keep] for key, values in snapshot.history.items()})
+    figure = plots.loss_figure(snapshot, smoothing=whole_number("smoothing", smoothing))
+    first = snapshot.history_steps[0] if len(snapshot.history_steps) else 0
+    for step, label in snapshot.marks:
+        if step >= first:
+            figure.add_vline(x=step, line=dict(color="#999", width=1, dash="dot"), annotation_text=label,
+                             annotation_font_size=9, annotation_textangle=-90)
+    return figure.to_json()
+
+
+def metrics_readout(snapshot) -> str:
+    """The metrics table, or "measuring…" until the first evaluation of this run has come back."""
+    if snapshot.metrics:
+        return plots.metrics_markdown(snapshot.metrics)
+    return "*Metrics: measuring… (the first evaluation comes a few seconds into training)*" if snapshot.step else ""
 
 
 def thinned_toy(toy, keep=TOY_POINTS_SHOWN):
@@ -95,3 +141,30 @@ def class_label(sampler, label):
     if not 0 <= label < sampler.num_classes:
         raise SessionError(f"{kind} must be between 0 and {sampler.num_classes - 1}, got {label}")
     return label
+
+
+# A setting named at the start of an error ("lr_d must be between...") → the element id of its field on the page.
+FIELD_IDS = {"loss": "loss", "width": "width", "latent_dim": "latent-dim", "batch_size": "batch-size", "lr_g": "lr-g",
+             "lr_d": "lr-d", "d_steps": "d-steps", "seed": "seed", "ema": "ema", "r1_gamma": "r1-gamma",
+             "clusters": "clusters", "points": "points", "steps": "step-n", "name": "run-name"}
+ADVANCED_FIELDS = {"width", "latent_dim", "batch_size", "d_steps", "seed", "ema", "r1_gamma", "clusters"}
+
+
+def field_at_fault(message: str) -> str | None:
+    """The setting an error message is about, when it starts by naming one."""
+    match = re.match(r"(\w+)\b", message)
+    return match.group(1) if match and match.group(1) in FIELD_IDS else None
+
+
+def message_html(message: str, kind: str = "error") -> str:
+    """The one message area beside the Train controls: the text, and a style that marks the field at fault (the
+    style goes when the next action replaces the message)."""
+    if not message:
+        return ""
+    field = field_at_fault(message) if kind == "error" else None
+    where = " (under Advanced settings)" if field in ADVANCED_FIELDS else ""
+    mark = ("" if field is None else
+            f"<style>#{FIELD_IDS[field]} input, #{FIELD_IDS[field]} textarea {{outline: 2px solid #d33;}}</style>")
+    icon = {"error": "⚠️", "info": "ℹ️"}[kind]
+    return (f'<div class="gan-message gan-{kind}" role="{"alert" if kind == "error" else "status"}">{mark}'
+            f"{icon} {html.escape(message)}{html.escape(where)}</div>")

@@ -81,3 +81,15 @@ def test_manifold_follows_the_generator_and_metrics_are_charted_over_steps():
     assert js.shape == (3,) and np.all((js > 0) & (js <= np.log(2) + 1e-9))
     assert np.isnan(after_d.metric_history["mode_coverage"]).all()    # the spiral has no Gaussian modes
     assert after_d.metrics["js_divergence"] == pytest.approx(js[-1])
+
+
+def test_every_experiment_is_a_link():
+    from playground.web.experiments import EXPERIMENTS
+
+    for key, chosen in EXPERIMENTS.items():
+        config, problems = config_from_query({"experiment": key})
+        assert problems == [] and config == chosen.config(), key
+    config, _ = config_from_query({"experiment": "collapse", "lr-g": "0.001"})     # the rest of the link on top
+    assert (config.dataset, config.r1_gamma, config.lr_g) == ("grid", 0.0, 0.001)
+    config, problems = config_from_query({"experiment": "nope"})
+    assert config.dataset == "ring" and "experiment='nope' is not one of collapse" in problems[0]

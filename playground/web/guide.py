@@ -41,7 +41,8 @@ class GuideHandlers:
         chosen = experiment(key)
         config = chosen.config()
         return (chosen.dataset, *config_settings(config), gr.update(visible=False), gr.update(visible=False),
-                views.message_html(f"{chosen.label}: {chosen.watch} Press Train.", "info"))
+                views.message_html(f"{chosen.label}: {chosen.watch} Press Train. A link to this experiment: "
+                                   f"?experiment={key}", "info"))
 
     def chart_options(self, request: gr.Request, smoothing, window):
         """The loss chart's smoothing and window (kept per session); redraws at once."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from playground.engine.config import IMAGE_DATASETS, TOY_DATASETS, ConfigError, TrainConfig, default_config
+from playground.web.experiments import EXPERIMENTS
 
 MAX_PARAMETERS = 32            # a longer query is not a link this page made
 # Query parameter (the CLI flag's name) → config field, in the order a link lists them.
@@ -25,12 +26,16 @@ def config_from_query(query: dict) -> tuple[TrainConfig | None, list[str]]:
     if not query:
         return None, []
     problems = []
-    dataset = query.pop("dataset", "ring")
+    key = query.pop("experiment", None)           # a preset's link: its settings, then the other parameters
+    chosen = EXPERIMENTS.get(key) if key is not None else None
+    if key is not None and chosen is None:
+        problems.append(f"link parameter experiment={key[:40]!r} is not one of {', '.join(EXPERIMENTS)}")
+    dataset = query.pop("dataset", chosen.dataset if chosen else "ring")
     if dataset not in LINKABLE_DATASETS:
         problems.append(f"link parameter dataset={dataset[:40]!r} is not one of {', '.join(LINKABLE_DATASETS)}; "
                         "showing ring")
         dataset = "ring"
-    config = default_config(dataset)
+    config = chosen.config() if chosen and chosen.dataset == dataset else default_config(dataset)
     for name, text in query.items():
         field = PARAMETERS.get(name)
         if field is None:

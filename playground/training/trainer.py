@@ -77,20 +77,20 @@ class Trainer:
         self._thread.start()
 
     def pause(self) -> None:
-        with self._wake:
-            if self._status != "running":
-                raise TrainerError(f"cannot pause: training is {self._status}")
-            self._status = "paused"
-            self._wake.notify_all()
+        self._switch("running", "paused", "cannot pause: training is {status}")
         with self._lock:       # returns once the step in flight has finished
             self._mark("paused")
             self._publish()
 
     def resume(self) -> None:
+        self._switch("paused", "running", "cannot resume: training is {status}; press Train to start")
+
+    def _switch(self, expected: str, new: str, refusal: str) -> None:
+        """From `expected` to `new` status, waking the training thread; from any other, TrainerError(refusal)."""
         with self._wake:
-            if self._status != "paused":
-                raise TrainerError(f"cannot resume: training is {self._status}; press Train to start")
-            self._status = "running"
+            if self._status != expected:
+                raise TrainerError(refusal.format(status=self._status))
+            self._status = new
             self._wake.notify_all()
 
     def step(self, n: int = 1, which: str = "both") -> Snapshot:

@@ -45,6 +45,13 @@ def open_page(browser, url):
     return page
 
 
+def opened(page, accordion, inside):
+    """Open a folded section of the Train tab (Advanced settings, Step options) unless `inside` already shows."""
+    if not page.is_visible(inside):
+        page.click(f"#{accordion} .label-wrap")
+        page.wait_for_selector(inside, state="visible")
+
+
 def trace(page, name, plot="toy-plot"):
     return page.evaluate(TRACE_JS, [plot, name])
 
@@ -54,6 +61,7 @@ def test_a_shared_link_opens_with_its_settings_and_names_a_bad_parameter(browser
     wait_until(page, "() => document.querySelector('#loss input').value === 'hinge'")
     assert page.input_value("#lr-g input") == "0.001" and page.input_value("#dataset input") == "grid (2D)"
     assert "unknown link parameter 'colour'" in page.inner_text("#link-note")
+    opened(page, "advanced", "#seed input")
     page.fill("#seed input", "7")
     page.click("#copy-link")
     wait_until(page, "() => document.querySelector('#share-link input').value.startsWith('http')")
@@ -68,6 +76,7 @@ def test_manifold_follows_a_g_step_and_a_layer_checkbox_hides_it(browser, app_ur
     wait_until(page, f"() => ({TRACE_JS})(['toy-plot', 'manifold']) !== null")
     before = trace(page, "manifold")
     assert sum(1 for x in before["x"] if x is not None and not math.isnan(x)) > 100
+    opened(page, "step-options", "#step-which")
     page.click("#step-which label:has-text('G only')")
     page.click("#step-button")
     wait_until(page, f"(xs) => {{ const t = ({TRACE_JS})(['toy-plot', 'manifold']);"
@@ -132,6 +141,7 @@ def test_drawn_points_are_what_it_trains_on_and_two_runs_share_a_chart(browser, 
 
     page.click("#reset-button")                                      # a second run, with another learning rate
     page.fill("#lr-g input", "0.0005")
+    opened(page, "step-options", "#step-n input")
     page.fill("#steps input, #step-n input", "20")
     page.click("#step-which label:has-text('D and G')")
     page.click("#step-button")

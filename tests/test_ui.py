@@ -289,3 +289,15 @@ def test_a_listed_checkpoint_loads_through_the_api_and_trains_on(server, client)
     stepped = client.predict("both", 2, *TINY_RING, api_name="/step")    # continues the loaded run
     assert f"step {saved_step + 2:,}" in stepped[0] and status(client)["step"] == saved_step + 2
     client.predict(*TINY_RING, api_name="/reset")
+
+
+def test_leaving_the_train_tab_turns_off_its_timer():
+    """Leaving the Train tab turns its refresh timer off: that event's one output must be the Timer (it was the
+    controls' hint after the Train tab gained outputs, and every visit to Explore raised a TypeError)."""
+    import gradio as gr
+
+    from playground.web.app import build_demo
+
+    demo = build_demo(SessionRegistry())
+    leaving = [f for f in demo.fns.values() if getattr(f.fn, "__name__", "") == "show_explore_tab"]
+    assert len(leaving) == 1 and [type(o) for o in leaving[0].outputs] == [gr.Timer]

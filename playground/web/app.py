@@ -351,7 +351,7 @@ def build_demo(registry: SessionRegistry | None = None, checkpoints_dir=None) ->
                 explore = layout.explore_tab(ui.explore)
         quick = dict(concurrency_limit=None, show_progress="hidden", api_visibility="private")
         train_tab.select(ui.show_train_tab, None, train["run_outputs"], **quick)
-        explore_tab.select(ui.show_explore_tab, None, train["run_outputs"][-1], **quick)
+        explore_tab.select(ui.show_explore_tab, None, train["timer"], **quick)
         lists = [train["checkpoint_list"], explore["source"]]
         train["save_button"].click(ui.save, train["run_name"], [train["download"], *lists, train["message"]],
                                    api_name="save",

@@ -200,7 +200,7 @@ def train_tab(ui, status_text, loss_chart):
                                  concurrency_limit=2)
     wire_lab(ui.lab, dict(view, **share, **compare, draw_pad=draw_pad), dataset, settings, setting_outputs, run_outputs)
     return dict(checkpoint_list=checkpoint_list, save_button=save_button, run_name=run_name, download=download,
-                run_outputs=run_outputs, message=message, dataset=dataset, data_preview=data_preview)
+                run_outputs=run_outputs, timer=timer, message=message, dataset=dataset, data_preview=data_preview)
 
 
 def control_bar():

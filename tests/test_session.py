@@ -101,8 +101,16 @@ def test_train_does_the_obvious_thing_and_never_discards_a_run_silently(registry
     registry.start("alice", ring().replace(seed=4))        # a setting that shapes the run changed: new run
     assert registry.trainer("alice") is not second and second.status == "stopped"
     assert [number for _, number in registry.kept_runs("alice")] == [2, 1]
-    assert "Run 1 is the current run again" in registry.bring_back("alice", 1)
-    assert registry.trainer("alice") is first
+    with pytest.raises(SessionError, match="a run is training"):
+        registry.bring_back("alice", 1)
+    third = registry.trainer("alice")
+    assert wait_for(lambda: third.snapshot().step > 0)
+    third.stop()
+    first_step = first.snapshot().step
+    assert "Run 1 is the current run again" in registry.bring_back("alice", 1)   # from disk: kept runs hold no model
+    back = registry.trainer("alice")
+    assert back.run.step == first_step and back.config.lr_g == 1e-3
+    assert [number for _, number in registry.kept_runs("alice")] == [3, 2]
     with pytest.raises(SessionError, match="no earlier run 7"):
         registry.bring_back("alice", 7)
 

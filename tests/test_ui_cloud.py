@@ -14,7 +14,7 @@ RING = pathlib.Path(__file__).resolve().parents[1] / "checkpoints" / "ring"
 
 
 def test_a_training_models_cloud_is_redrawn_at_most_once_per_refresh_interval(monkeypatch):
-    handlers = ui.PlaygroundUI(SessionRegistry(max_trainings=1), RING.parent)
+    handlers = ui.PlaygroundUI(SessionRegistry(max_trainings=1), RING.parent).explore
     request = types.SimpleNamespace(session_hash="cloud-test")
     sampler = load_sampler(RING)
     clock = [1000.0]

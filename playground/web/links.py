@@ -42,7 +42,7 @@ def config_from_query(query: dict) -> tuple[TrainConfig | None, list[str]]:
             problems.append(f"unknown link parameter {name[:40]!r}; a link can set dataset, {', '.join(PARAMETERS)}")
             continue
         try:
-            config = config.replace(**{field: _parse(field, text, getattr(config, field))}).validate()
+            config = config.replace(**{field: _parse(field, text, getattr(config, field))})   # checked as it is made
         except (ConfigError, ValueError) as exc:
             problems.append(f"link parameter {name}={text[:40]!r} was ignored: {exc}")
     return config, problems

@@ -14,6 +14,8 @@ import time
 import numpy as np
 
 from playground.engine.config import ConfigError, default_config
+from playground.engine.device_count import DEVICES_ENV, parse_devices
+from playground.engine.run_files import checked_run_folder
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -86,10 +88,15 @@ def cmd_train(args) -> int:
         raise ConfigError("--steps must be at least 1")
     if args.seconds is not None and args.seconds <= 0:
         raise ConfigError("--seconds must be positive")
-    config = None if args.resume else config_from_args(args)     # checked here, before TensorFlow loads
+    # Everything from outside is checked here, before TensorFlow loads, so a typo answers at once.
+    if args.resume:
+        checked_run_folder(args.resume)
+    config = None if args.resume else config_from_args(args)
+    wanted = args.devices or os.environ.get(DEVICES_ENV, "1")
+    parse_devices(wanted)
     from playground.engine import devices
 
-    placement = devices.use(args.devices or os.environ.get(devices.DEVICES_ENV, "1"))   # before TF sets devices up
+    placement = devices.use(wanted)   # before TF sets devices up
     from playground.engine.checkpoints import load_run, save_run
     from playground.engine.run import Run
 
@@ -137,6 +144,7 @@ def _progress_bar(budget, started, first_step):
 def cmd_sample(args) -> int:
     if not 1 <= args.n <= 1_000_000:
         raise ConfigError("--n must be between 1 and 1000000")
+    checked_run_folder(args.checkpoint)
     from playground.engine.checkpoints import load_sampler
     from playground.sampling.latent import z_from_seed
 
@@ -158,6 +166,7 @@ def cmd_sample(args) -> int:
 
 
 def cmd_eval(args) -> int:
+    checked_run_folder(args.checkpoint)
     from playground.engine.checkpoints import load_sampler, read_meta
     from playground.data.datasets import as_trained, load_dataset
     from playground.metrics.evaluate import full_report

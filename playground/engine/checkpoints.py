@@ -19,15 +19,13 @@ import keras
 import numpy as np
 
 from playground.engine.config import OutsideDatasetError, TrainConfig
-from playground.engine.run_files import REQUIRED_FILES
+from playground.engine.run_files import REQUIRED_FILES, CheckpointError, checked_run_folder, recover  # noqa: F401
 from playground.sampling.sampler import Sampler
 from playground.text import shown
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
-class CheckpointError(ValueError):
-    """A checkpoint name or directory is unusable; the message says why and what to do."""
 
 
 class CheckpointExistsError(CheckpointError):
@@ -115,25 +113,10 @@ def _claim_directory(staging: pathlib.Path, target: pathlib.Path):
         raise
 
 
-def recover(target) -> None:
-    """If a crash mid-save left no `target` but its previous version set aside, restore that version."""
-    target = pathlib.Path(target)
-    retired = sorted(target.parent.glob(f".{target.name}.old-*")) if target.parent.is_dir() else []
-    if not target.exists() and retired:
-        retired[-1].rename(target)
-
-
 # -- reading ---------------------------------------------------------------------------------------
 def read_meta(directory, from_outside: bool = False) -> tuple[TrainConfig, dict]:
     """config.json and meta.json, both checked. `from_outside`: an uploaded run (TrainConfig.from_json)."""
-    folder = pathlib.Path(directory)
-    recover(folder)
-    if not folder.is_dir():
-        raise CheckpointError(f"no checkpoint directory at {shown(str(folder))}")
-    missing = [name for name in REQUIRED_FILES if not (folder / name).is_file()]
-    if missing:
-        raise CheckpointError(f"checkpoint {shown(folder.name)} is incomplete (missing {', '.join(missing)}); "
-                              "it was not saved fully — pick another or train and save again")
+    folder = checked_run_folder(directory)
     try:
         config = TrainConfig.from_json((folder / "config.json").read_text(), from_outside)
         meta = json.loads((folder / "meta.json").read_text())

@@ -16,12 +16,7 @@ from dataclasses import dataclass
 
 import tensorflow as tf
 
-DEVICES_ENV = "GAN_DEVICES"
-MAX_LOGICAL_CPUS = 16
-
-
-class DeviceError(ValueError):
-    """A devices setting that cannot be honoured; the message says what to do."""
+from playground.engine.device_count import DEVICES_ENV, MAX_LOGICAL_CPUS, DeviceError, parse_devices  # noqa: F401
 
 
 @dataclass(frozen=True)
@@ -79,16 +74,6 @@ class Placement:
 
 
 _placement: Placement | None = None
-
-
-def parse_devices(text) -> int | str:
-    """ "all" or a whole number >= 1 (from a flag or GAN_DEVICES)."""
-    value = str(text).strip().lower()
-    if value == "all":
-        return "all"
-    if value.isdigit() and 1 <= int(value) <= MAX_LOGICAL_CPUS:
-        return int(value)
-    raise DeviceError(f"devices must be 'all' or a whole number from 1 to {MAX_LOGICAL_CPUS}, got {text!r}")
 
 
 def use(devices="1") -> Placement:

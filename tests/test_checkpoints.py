@@ -197,10 +197,14 @@ def test_runs_saved_before_the_feature_layer_existed_still_resume(tmp_path):
 
 @pytest.mark.parametrize("name", ["ring", "digits"])
 def test_bundled_runs_resume_as_runs(name):
+    from playground.training.trainer import Trainer
+
     run = load_run(pathlib.Path(__file__).resolve().parents[1] / "checkpoints" / name)
     step = run.step
     run.train()
     assert run.step == step + 1
+    shown = Trainer(run.config, run=run).snapshot()       # saved before runs kept a record or a timeline
+    assert shown.warnings == () and [frame_step for frame_step, _ in shown.timeline] == [step + 1]
 
 
 @pytest.mark.parametrize("units", [0, 32])
@@ -214,24 +218,43 @@ def test_conditional_discriminator_has_the_configured_feature_layer(units):
     assert [layer.units for layer in features] == ([units] if units else [])
 
 
-def test_a_saved_run_keeps_its_loss_history_trained_time_and_marks(tmp_path):
+def test_a_saved_run_keeps_its_histories_timeline_trained_time_and_marks(tmp_path):
     from playground.training.trainer import Trainer
 
     trainer = Trainer(default_config("ring", width=16, batch_size=32, latent_dim=4, seed=3))
     trainer.step(3)
     trainer.set_hyperparams(lr_g=1e-3)
-    trainer.run.record = trainer.record()
+    trainer.step(12)
+    with trainer.lock:
+        trainer.keep_record()
     save_run(trainer.run, tmp_path / "kept")
+    assert (tmp_path / "kept" / "timeline.npz").is_file()
     before = trainer.snapshot()
-    loaded = Trainer(load_run(tmp_path / "kept").config, run=load_run(tmp_path / "kept")).snapshot()
-    assert loaded.history_steps.tolist() == [1, 2, 3] == before.history_steps.tolist()
+    loaded_trainer = Trainer(load_run(tmp_path / "kept").config, run=load_run(tmp_path / "kept"))
+    loaded = loaded_trainer.snapshot()
+    assert loaded.history_steps.tolist() == list(range(1, 16)) == before.history_steps.tolist()
     assert np.allclose(loaded.history["d_loss"], before.history["d_loss"])
     assert loaded.wall_time == pytest.approx(before.wall_time) and loaded.wall_time > 0, "its true trained time"
-    assert loaded.marks == ((0, "Step ×3"), (3, "lr_g=0.001"))      # where the Step began, where the rate changed
+    assert loaded.marks == ((0, "Step ×3"), (3, "lr_g=0.001"), (3, "Step ×12"))   # where Steps began, a rate changed
+    assert loaded.metric_steps.tolist() == before.metric_steps.tolist() == [3, 15], "no second point for step 15"
+    assert np.allclose(loaded.metric_history["js_divergence"], before.metric_history["js_divergence"])
+    assert [step for step, _ in loaded.timeline] == [step for step, _ in before.timeline] == [3, 15]
+    for (_, saved), (_, back) in zip(before.timeline, loaded.timeline):
+        np.testing.assert_array_equal(saved, back)
+    assert loaded.warnings == ()
+    loaded_trainer.step(10)                                    # training on adds to what was loaded
+    assert [step for step, _ in loaded_trainer.snapshot().timeline] == [3, 15, 25]
+    assert loaded_trainer.snapshot().metric_steps.tolist() == [3, 15, 25]
 
     meta = json.loads((tmp_path / "kept" / "meta.json").read_text())
     meta["record"]["history"]["d_loss"] = ["nonsense"]          # a hand-edited file from outside
     (tmp_path / "kept" / "meta.json").write_text(json.dumps(meta))
     broken = Trainer(default_config("ring"), run=load_run(tmp_path / "kept")).snapshot()
-    assert broken.step == 3 and broken.history_steps.size == 0
+    assert broken.step == 15 and broken.history_steps.size == 0 and len(broken.timeline) == 2
     assert any("saved history could not be read" in warning for warning in broken.warnings)
+
+    del meta["record"]                                          # as runs saved before the record existed
+    (tmp_path / "kept" / "meta.json").write_text(json.dumps(meta))
+    (tmp_path / "kept" / "timeline.npz").unlink()
+    old = Trainer(default_config("ring"), run=load_run(tmp_path / "kept")).snapshot()
+    assert old.step == 15 and old.warnings == () and [step for step, _ in old.timeline] == [15]

@@ -215,13 +215,35 @@ def test_save_needs_a_run(registry, tmp_path):
         save_session_run(registry.session("alice"), "fine", tmp_path)
 
 
-def test_loading_refuses_to_drop_unsaved_work(stepped, tmp_path):
+def test_loading_over_unsaved_work_keeps_it_under_earlier_runs(stepped, tmp_path):
+    from playground.engine.checkpoints import load_run
+
     session = stepped.session("alice")
-    with pytest.raises(SessionError, match="2 unsaved steps"):
-        stepped.adopt_run("alice", session.trainer.run)
-    save_session_run(session, "kept", tmp_path)
-    stepped.adopt_run("alice", session.trainer.run)
-    assert stepped.trainer("alice").status == "idle" and session.saved_step == 2
+    folder = save_session_run(session, "saved", tmp_path)
+    stepped.step("alice", ring(), None, 3, "both")                 # 3 unsaved steps on top of the save
+    note = stepped.adopt_run("alice", load_run(folder))
+    assert "The previous run (step 5) is kept under 'Earlier runs'" in note
+    assert stepped.trainer("alice").snapshot().step == 2 and session.saved_step == 2
+    assert [label.endswith("step 5") for label, _ in stepped.kept_runs("alice")] == [True]
+    assert stepped.adopt_run("alice", load_run(folder)) == "", "nothing unsaved: the loaded run simply replaces it"
+    stepped.bring_back("alice", 1)
+    back = stepped.trainer("alice").snapshot()
+    assert back.step == 5 and back.history_steps.tolist() == [1, 2, 3, 4, 5] and len(back.timeline) == 1
+
+
+def test_an_uploaded_run_with_a_bad_timeline_loads_without_it_and_says_why(stepped, tmp_path):
+    from playground.engine.checkpoints import load_run
+
+    folder = save_session_run(stepped.session("alice"), "mine", tmp_path)
+    frames = np.zeros((1, 256, 2), np.float32)
+    np.savez(folder / "timeline.npz", steps=np.array([2], dtype=object), frames=frames, every=np.int64(10))
+    run = load_run(unpack_run_zip(zip_run(folder, tmp_path), tmp_path / "unpacked"), from_outside=True)
+    stepped.adopt_run("bob", run)
+    shown = stepped.trainer("bob").snapshot()
+    assert shown.step == 2 and shown.history_steps.tolist() == [1, 2], "the rest of the run loads"
+    assert any("saved timeline could not be read" in w and "Python objects" in w for w in shown.warnings)
+    stepped.step("bob", ring(), None, 1, "both")                    # and it trains on
+    assert stepped.trainer("bob").snapshot().step == 3
 
 
 def _zip(path, members):

@@ -259,12 +259,12 @@ def test_save_download_and_load_back(server, client):
     saved = dict(checkpoint_list["choices"])["saved: api-run"]       # in this visitor's own folder
     assert pathlib.Path(saved).parent.parent == server["root"] / "user"
 
-    client.predict("both", 2, *TINY_RING, api_name="/step")      # 2 unsaved steps now
-    assert said(client.predict(saved, api_name="/load"), "2 unsaved steps")
-    client.predict(*TINY_RING, api_name="/reset")
+    client.predict("both", 2, *TINY_RING, api_name="/step")      # 2 unsaved steps now: kept, never dropped
     loaded = client.predict(handle_file(archive), api_name="/load_zip")
     assert loaded[0] == "ring" and "step 3" in loaded[14]
+    assert "The previous run (step 5) is kept under &#x27;Earlier runs&#x27;" in loaded[-1]
     assert status(client) == {**status(client), "status": "idle", "step": 3}
+    assert "step 3 (snapshot 1 of 1)" in client.predict(100, api_name="/timeline_frame"), "its timeline came back"
     client.predict(*TINY_RING, api_name="/train")                 # continues the loaded run
     assert wait_for(lambda: status(client)["step"] > 3)
 

@@ -1,4 +1,5 @@
-"""Run directories on disk: config.json, generator.keras, discriminator.keras, optimizers.npz, meta.json.
+"""Run directories on disk: config.json, generator.keras, discriminator.keras, optimizers.npz, meta.json, and the
+optional files engine/run_files.py lists (an EMA generator, a points run's data, the timeline).
 
 Writes are atomic: everything goes into a hidden temp directory beside the target, which is renamed into place
 only when complete, so a crash mid-save never replaces a good checkpoint with a half-written one. meta.json is
@@ -19,7 +20,8 @@ import keras
 import numpy as np
 
 from playground.engine.config import OutsideDatasetError, TrainConfig
-from playground.engine.run_files import REQUIRED_FILES, CheckpointError, checked_run_folder, recover  # noqa: F401
+from playground.engine.run_files import (MAX_RECORD_FILE_BYTES, RECORD_FILES, REQUIRED_FILES,  # noqa: F401
+                                         CheckpointError, checked_run_folder, recover)
 from playground.sampling.sampler import Sampler
 from playground.text import shown
 
@@ -75,6 +77,9 @@ def _write_files(run, folder: pathlib.Path):
     np.savez(folder / "optimizers.npz", **optimizer_state)
     if run.config.dataset == "points":
         np.save(folder / "points.npy", run.dataset.x * run.dataset.scale)
+    for name, data in run.record_files.items():
+        if name in RECORD_FILES:
+            (folder / name).write_bytes(data)
     meta = {"step": run.step, "saved_at": time.strftime("%Y-%m-%d %H:%M:%S"), "kind": run.dataset.kind,
             "scale": run.dataset.scale, "num_classes": run.num_classes,
             "data_shape": list(run.dataset.x.shape[1:]), "metrics": run.last_metrics, "record": run.record}
@@ -182,9 +187,21 @@ def load_run(directory, from_outside: bool = False):
     _restore_optimizers(run, folder / "optimizers.npz")
     run.step = int(meta["step"])
     run.record = meta.get("record") or {}      # plain JSON from outside: the trainer checks it before use
+    run.record_files = _read_record_files(folder)
     run.refresh_sampler()
     run.save_good_state()
     return run
+
+
+def _read_record_files(folder: pathlib.Path) -> dict:
+    """The record files there are, as bytes (the trainer checks them before use); one over the size any run writes
+    is cut there, and the trainer says it is too big."""
+    files = {}
+    for name in RECORD_FILES:
+        if (folder / name).is_file():
+            with open(folder / name, "rb") as handle:
+                files[name] = handle.read(MAX_RECORD_FILE_BYTES + 1)
+    return files
 
 
 def _load_array(path: pathlib.Path) -> np.ndarray:

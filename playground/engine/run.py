@@ -117,7 +117,8 @@ class Run:
         self._centres = datasets.cluster_centres(dataset) if self.num_classes and dataset.kind == "toy" else None
         self.step = 0
         self.last_metrics: dict = {}
-        self.record: dict = {}                # what the trainer saw (loss history, trained time): kept in meta.json
+        self.record: dict = {}                # what the trainer saw (histories, trained time): kept in meta.json
+        self.record_files: dict = {}          # and as files (run_files.RECORD_FILES: the timeline): name -> bytes
         self._speed = 0.0                     # steps/s of the last chunk: sizes the next one
         self._good = None
         self.save_good_state()

@@ -5,8 +5,12 @@ import pathlib
 from playground.text import shown
 
 REQUIRED_FILES = ("config.json", "generator.keras", "discriminator.keras", "optimizers.npz", "meta.json")
-OPTIONAL_FILES = ("generator_ema.keras", "points.npy")    # an EMA generator; a points run's own data
+# What the trainer saw, kept as files beside meta.json's record (training/record.py writes and checks them).
+TIMELINE_FILE = "timeline.npz"
+RECORD_FILES = (TIMELINE_FILE,)
+OPTIONAL_FILES = ("generator_ema.keras", "points.npy") + RECORD_FILES   # an EMA generator; a points run's own data
 RUN_FILES = REQUIRED_FILES + OPTIONAL_FILES
+MAX_RECORD_FILE_BYTES = 50 * 2**20    # the largest timeline (64 frames x 64 images of 64 x 64 x 3 bytes = 48 MiB) fits
 
 
 class CheckpointError(ValueError):

@@ -52,6 +52,13 @@ class History:
         self._count = half
         self.bucket_size *= 2
 
+    @property
+    def last_step(self) -> int:
+        """The step of the latest value (-1 when empty)."""
+        if self._open_n:
+            return self._open_step
+        return int(self._steps[self._count - 1]) if self._count else -1
+
     def export(self):
         """(steps, {key: values}) as read-only arrays, including the bucket still filling."""
         steps, values = self._steps[: self._count], self._values[: self._count]

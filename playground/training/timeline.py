@@ -9,6 +9,8 @@ FIRST_EVERY = 10
 CAPACITY = 64            # frames: at most ~64 x 64 digits as uint8 (3 MB) or 64 x 256 points per run
 MAX_IMAGES = 64          # per frame (the sample grid's first rows)
 MAX_POINTS = 256
+PER_FRAME = {"image": MAX_IMAGES, "toy": MAX_POINTS}
+FRAME_DTYPES = {"image": np.dtype(np.uint8), "toy": np.dtype(np.float32)}
 
 
 class Timeline:
@@ -29,13 +31,35 @@ class Timeline:
             frames, self.every = frames[::2], self.every * 2
         self._frames = frames
 
+    def arrays(self) -> dict | None:
+        """The frames as arrays for a file: steps (F,), frames (F, *frame shape), the current interval; None when
+        there are none."""
+        if not self._frames:
+            return None
+        return {"steps": np.array([step for step, _ in self._frames], np.int64),
+                "frames": np.stack([frame for _, frame in self._frames]), "every": np.int64(self.every)}
+
+    @classmethod
+    def restored(cls, every: int, steps, frames) -> "Timeline":
+        """A timeline from a file's arrays, already checked (training/record.py): training on appends to it."""
+        timeline = cls(first_every=int(every))
+        timeline._frames = tuple((int(step), _read_only(np.array(frame))) for step, frame in zip(steps, frames))
+        return timeline
+
+
+def frame_shape(kind: str, count: int, item_shape) -> tuple:
+    """The shape of each frame of a run that draws `count` pictures (images or points) of `item_shape`."""
+    return (min(count, PER_FRAME[kind]), *item_shape)
+
 
 def _compact(picture: np.ndarray, kind: str) -> np.ndarray:
     """Images as uint8 (a quarter of float32), points as float32; read-only, so snapshots can share them."""
     if kind == "image":
-        array = ((np.clip(picture[:MAX_IMAGES], -1, 1) + 1) * 127.5 + 0.5).astype(np.uint8)
-    else:
-        array = np.array(picture[:MAX_POINTS], dtype=np.float32)
+        return _read_only(((np.clip(picture[:MAX_IMAGES], -1, 1) + 1) * 127.5 + 0.5).astype(np.uint8))
+    return _read_only(np.array(picture[:MAX_POINTS], dtype=np.float32))
+
+
+def _read_only(array: np.ndarray) -> np.ndarray:
     array.setflags(write=False)
     return array
 

@@ -17,13 +17,12 @@ from playground.engine.config import TrainConfig
 from playground.engine.run import Progress, Run, with_live_changes
 from playground.training.history import History
 from playground.training.ready import READY_RUNS
-from playground.training.snapshot import METRIC_HISTORY_KEYS, Snapshot, empty_snapshot, frozen_array
-from playground.training.timeline import Timeline
+from playground.training.record import MAX_MARKS, new_metric_history, restored, saved_files, saved_record
+from playground.training.snapshot import Snapshot, empty_snapshot, frozen_array
+from playground.training.timeline import Timeline, frame_shape
 
 
 COLLAPSE_GRACE_STEPS = 300   # no collapse warnings before this step
-METRIC_HISTORY_POINTS = 200  # live metrics arrive every few seconds: 200 points span a long run
-MAX_MARKS = 50               # user actions marked on the loss chart
 # Live metrics run beside training, but on 2 cores their CPU comes out of training: every 10 s keeps that cost
 # small (measured: docs/performance.md).
 METRICS_SECONDS = 10.0
@@ -52,7 +51,7 @@ class Trainer:
         self._metrics: dict = {}
         self._collapse: str | None = None       # current mode-collapse warning, cleared when it recovers
         self._history = History()
-        self._metric_history = History(METRIC_HISTORY_KEYS, METRIC_HISTORY_POINTS)
+        self._metric_history = new_metric_history()
         self._timeline = Timeline()
         self._marks: list[tuple[int, str]] = []   # (step, what the user did there): pause, step, new rates
         self._wall_time = 0.0
@@ -61,7 +60,7 @@ class Trainer:
         self._real_view = None
         self._snapshot = empty_snapshot(self.config)
         if run is not None:
-            self._restore(run.record)
+            self._restore(run)
             self._publish()
 
     # -- public controls -------------------------------------------------------------------------
@@ -132,7 +131,7 @@ class Trainer:
             self.points = points if points is not None else self.points
             self._run, self._status, self._warnings, self._metrics, self._collapse = None, "idle", [], {}, None
             self._history, self._wall_time, self._speed, self._real_view = History(), 0.0, 0.0, None
-            self._metric_history = History(METRIC_HISTORY_KEYS, METRIC_HISTORY_POINTS)
+            self._metric_history = new_metric_history()
             self._timeline, self._marks = Timeline(), []
             self._live = evaluate.LiveMetrics(self.metrics_interval)   # an old run's evaluation in flight is dropped
             self._snapshot = empty_snapshot(self.config)
@@ -221,23 +220,26 @@ class Trainer:
         self._warn(f"Training diverged at step {progress.diverged_at} ({progress.non_finite()}). Paused and restored "
                    f"the weights of step {self._run.step}. Lower the learning rates, then press Resume.")
 
-    def record(self) -> dict:
-        """What a saved run keeps beside its weights (plain JSON in meta.json): loss history, trained time, marks."""
-        steps, values = self._history.export()
-        return {"wall_time": self._wall_time, "history_steps": steps.tolist(),
-                "history": {key: [None if not np.isfinite(v) else float(v) for v in values[key]] for key in values},
-                "marks": [[step, label] for step, label in self._marks]}
+    def keep_record(self) -> None:
+        """Hand the run what its saved copy keeps beside the weights (caller holds the lock): the record (loss and
+        metric histories, trained time, marks: JSON in meta.json) and the record files (the timeline)."""
+        self._run.record = saved_record(self._history, self._metric_history, self._wall_time, self._marks)
+        self._run.record_files = saved_files(self._timeline)
 
-    def _restore(self, record: dict) -> None:
-        """A loaded run's record (from a file from outside): used when it checks out, else left out with a warning."""
-        if not record:
-            return
-        try:
-            history, wall_time, marks = checked_record(record)
-        except (TypeError, ValueError, KeyError, IndexError) as exc:
-            self._warn(f"This run's saved history could not be read ({exc}); it loads without it.")
-            return
-        self._history, self._wall_time, self._marks = history, wall_time, marks
+    def _restore(self, run: Run) -> None:
+        """A loaded run's record (from a file, maybe from outside): each part used when it checks out, else left
+        out with a warning."""
+        kind = run.dataset.kind
+        drawn = frame_shape(kind, len(run.fixed_z), run.dataset.x.shape[1:])    # what this run's timeline holds
+        kept = restored(run.record, run.record_files, kind, drawn)
+        if kept.history is not None:
+            self._history, self._wall_time, self._marks = kept.history, kept.wall_time, kept.marks
+        if kept.metric_history is not None:
+            self._metric_history = kept.metric_history
+        if kept.timeline is not None:
+            self._timeline = kept.timeline
+        for problem in kept.problems:
+            self._warn(problem)
 
     def _mark(self, label: str):
         """Remember what the user did at this step, for the loss chart (the latest MAX_MARKS)."""
@@ -291,7 +293,7 @@ class Trainer:
         if self._metrics:
             self._metrics["step"] = evaluated_step
             charted = charted_metrics(self._metrics)
-            if charted:
+            if charted and evaluated_step > self._metric_history.last_step:   # a loaded run's last point is saved
                 self._metric_history.add(evaluated_step, charted)
         run.last_metrics = dict(self._metrics)
         # An untrained generator maps all noise near one point; that is not collapse yet.
@@ -304,20 +306,3 @@ def charted_metrics(metrics: dict) -> dict:
     if metrics.get("num_modes"):
         charted["mode_coverage"] = metrics["modes_covered"] / metrics["num_modes"]
     return charted
-
-
-def checked_record(record) -> tuple[History, float, list]:
-    """A saved record as (History, trained seconds, marks); TypeError / ValueError say what is wrong."""
-    steps, values = record["history_steps"], record["history"]
-    if not isinstance(steps, list) or len(steps) > 2 * History().max_points or not isinstance(values, dict):
-        raise ValueError("history_steps must be a list of at most 2,000 steps")
-    wall_time = float(record["wall_time"])
-    if not 0 <= wall_time < 1e9:
-        raise ValueError(f"trained time {wall_time!r} is out of range")
-    history = History()
-    for i, step in enumerate(steps):
-        row = {key: np.nan if column[i] is None else float(column[i]) for key, column in values.items()
-               if key in history.keys}
-        history.add(int(step), row)
-    marks = [(int(step), str(label)[:60]) for step, label in record.get("marks", [])[-MAX_MARKS:]]
-    return history, wall_time, marks

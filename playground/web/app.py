@@ -240,9 +240,8 @@ class PlaygroundUI:
         from playground.engine.checkpoints import load_run
 
         path = self._checked_checkpoint(source, request)
-        self.registry.require_no_unsaved_work(session_of(self, request), "loading a checkpoint")
-        self.registry.adopt_run(request.session_hash, load_run(path))
-        return self._after_load(request, path.name)
+        kept_note = self.registry.adopt_run(request.session_hash, load_run(path))
+        return self._after_load(request, path.name, kept_note)
 
     @reported(SETTING_OUTPUTS + RUN_OUTPUTS)
     def load_upload(self, request: gr.Request, upload):
@@ -252,17 +251,20 @@ class PlaygroundUI:
 
         if not upload:
             raise SessionError("choose a run .zip (from 'Download run') first")
-        self.registry.require_no_unsaved_work(session_of(self, request), "loading a checkpoint")
         with tempfile.TemporaryDirectory(prefix="gan-upload-") as folder:
             unpacked = unpack_run_zip(uploaded_file(upload), pathlib.Path(folder) / "uploaded run")
             run = load_run(unpacked, from_outside=True)
-        self.registry.adopt_run(request.session_hash, run)
-        return self._after_load(request, pathlib.Path(str(upload)).name)
+        kept_note = self.registry.adopt_run(request.session_hash, run)
+        return self._after_load(request, pathlib.Path(str(upload)).name, kept_note)
 
-    def _after_load(self, request, name):
-        config = self.registry.trainer(request.session_hash).config
-        note = (f"Loaded {shown(name)}: press Train to continue training it, or explore it on the Explore tab "
-                "(source: this session's run).")
+    def _after_load(self, request, name, kept_note):
+        """The loaded run's settings and views; the note also says where unsaved work went and what of the run's
+        saved record could not be used."""
+        trainer = self.registry.trainer(request.session_hash)
+        config = trainer.config
+        loaded = (f"Loaded {shown(name)}: press Train to continue training it, or explore it on the Explore tab "
+                  "(source: this session's run).")
+        note = " ".join(part for part in (loaded, kept_note, *trainer.snapshot().warnings) if part)
         dataset = config.dataset if config.dataset in [value for _, value in DATASETS] else "upload"
         return (dataset, *config_settings(config), *self.render_run(request, force=True)), note
 

@@ -150,7 +150,7 @@ def train_tab(ui, status_text, loss_chart):
                     run_zip = gr.File(label="or upload a run .zip", file_types=[".zip"], elem_id="run-zip")
                     load_zip_button = gr.Button("Load uploaded run", elem_id="load-zip-button")
                 with gr.Row():
-                    kept = gr.Dropdown([], label="earlier runs of this session (kept when Train started a new one)",
+                    kept = gr.Dropdown([], label="earlier runs of this session (kept when another run replaced them)",
                                        elem_id="kept-runs", scale=3)
                     bring_back_button = gr.Button("Bring back", elem_id="bring-back-button")
             compare = compare_controls()
@@ -189,9 +189,9 @@ def train_tab(ui, status_text, loss_chart):
         event(ui.set_hyperparams, hyper, message, **quick, api_visibility="private")
     load_outputs = setting_outputs + actions
     load_button.click(ui.load_checkpoint, checkpoint_list, load_outputs, api_name="load", concurrency_limit=2,
-                      concurrency_id="disk")
+                      concurrency_id="disk").then(ui.guide.kept_list, None, kept, **quick, api_visibility="private")
     load_zip_button.click(ui.load_upload, run_zip, load_outputs, api_name="load_zip", concurrency_limit=2,
-                          concurrency_id="disk")
+                          concurrency_id="disk").then(ui.guide.kept_list, None, kept, **quick, api_visibility="private")
     bring_back_button.click(ui.guide.bring_back, kept, actions, api_name="bring_back", concurrency_limit=2).then(
         ui.guide.kept_list, None, kept, **quick, api_visibility="private")
     timeline["position"].input(ui.guide.timeline_frame, timeline["position"], timeline["frame"], **quick,

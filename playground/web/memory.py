@@ -65,11 +65,11 @@ class RunBudget:
 
 
 def set_aside(trainer, folder):
-    """Save a stopped trainer's run with its record (loss history, trained time) to `folder`; returns it."""
+    """Save a stopped trainer's run with its record (histories, trained time, marks, timeline) to `folder`."""
     from playground.engine.checkpoints import save_run
 
     with trainer.lock:
-        trainer.run.record = trainer.record()
+        trainer.keep_record()
         save_run(trainer.run, folder)
     return folder
 

@@ -82,7 +82,7 @@ def save_session_run(session: Session, name: str, root) -> pathlib.Path:
         raise SessionError("there is no run to save yet; press Train (or Step) first")
     target = owner_checkpoints_root(root, session.owner_key()) / name
     with trainer.lock:           # between two training steps, so the files describe one consistent step
-        trainer.run.record = trainer.record()
+        trainer.keep_record()
         save_run(trainer.run, target, replace=name in session.saved_names)
         step = trainer.run.step
     session.saved_names.add(name)

@@ -332,25 +332,19 @@ class SessionRegistry:
             old, session.trainer, session.saved_step = session.trainer, self._new_trainer(config, points), None
         _retire(old)
 
-    def adopt_run(self, session_id: str, run) -> None:
-        """Make a loaded checkpoint (an engine.Run) this session's run, ready to explore or continue."""
+    def adopt_run(self, session_id: str, run) -> str:
+        """Make a loaded checkpoint (an engine.Run) this session's run, ready to explore or continue. Unsaved work in
+        the current run is first kept among the session's earlier runs (as Train does); the note says so."""
         session = self.session(session_id)
         with self._lock:
-            self.require_no_unsaved_work(session, "loading a checkpoint")
+            if session.stepping:
+                raise SessionError("a Step is running; wait for it to finish, then load the run again")
+            old, note = self._keep_or_retire(session)
             self.budget.make_room(session, self._sessions.values())
-            old = session.trainer
             session.trainer = self._new_trainer(run.config, None, run=run)
             session.saved_step = run.step
         _retire(old)
-
-    def require_no_unsaved_work(self, session: Session, action: str) -> None:
-        trainer = session.trainer
-        if trainer is not None and trainer.status in ("running", "paused"):
-            raise SessionError(f"a run is {trainer.status}; press Stop first (and Save it to keep it) before {action}")
-        unsaved = session.unsaved_steps()
-        if unsaved:
-            raise SessionError(f"your current run has {unsaved} unsaved steps. Save it first, or press Reset to "
-                               f"discard it, before {action}")
+        return note
 
     def _require_trainer(self, session: Session):
         if session.trainer is None:

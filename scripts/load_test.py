@@ -244,7 +244,7 @@ class SessionRun:
         if not wait_for(lambda: self.poll(client)["step"] > 0, pressed + GATE_TIMEOUT / 2):
             raise RuntimeError("training never took a step")
         self.r.first_step_s = round(time.monotonic() - pressed, 2)
-        *_, info = call(client, "/explore_refresh", "live", "raw", 0, 1.0, None, *[0.0] * SLIDERS)
+        *_, info, _ = call(client, "/explore_refresh", "live", "raw", 0, 1.0, None, *[0.0] * SLIDERS)
         if f"latent size {self.r.latent_dim}" not in info:
             self.r.problems.append(f"live model is not ours: {info!r} (our latent size is {self.r.latent_dim})")
         return "live"
@@ -259,7 +259,7 @@ class SessionRun:
             elif "no model yet" not in refusal:
                 self.r.errors.append(f"unexpected live-render refusal: {refusal}")
         # As the page does on load: open the bundled model once (loading it is not a slider render).
-        *_, info = call(client, "/explore_refresh", self.ring_checkpoint, "raw", 0, 1.0, None, *[0.0] * SLIDERS)
+        *_, info, _ = call(client, "/explore_refresh", self.ring_checkpoint, "raw", 0, 1.0, None, *[0.0] * SLIDERS)
         if "2D generator" not in info:
             self.r.errors.append(f"the bundled ring checkpoint did not open as a 2D model: {info!r}")
         return self.ring_checkpoint

@@ -55,6 +55,14 @@ NO_TLS = dict(ssl_verify=False)
 BUSY = re.compile(r"busy — (\d+) trainings are running, try again in a minute")
 
 
+def problem_of(outputs) -> str:
+    """The problem an action reports in its message area (its last output, as the page shows it); "" if none."""
+    message = outputs[-1] if isinstance(outputs, (list, tuple)) and outputs else ""
+    if not isinstance(message, str) or "gan-error" not in message:
+        return ""
+    return html.unescape(re.sub(r"<style>.*?</style>|<[^>]+>", "", message)).replace("⚠️", "").strip()
+
+
 def log(message: str) -> None:
     """Progress on stderr (stdout is the report), with seconds since start."""
     print(f"[{time.monotonic() - STARTED:7.1f} s] {message}", file=sys.stderr, flush=True)
@@ -224,9 +232,9 @@ class SessionRun:
 
     def press_train(self, client):
         """Train's problems come back in its message area (its last output), as the page shows them."""
-        message = call(client, "/train", *train_settings(self.r.dataset, self.r.seed, self.r.latent_dim))[-1]
-        if "gan-error" in message:
-            self.r.refusal = html.unescape(re.sub(r"<style>.*?</style>|<[^>]+>", "", message)).replace("⚠️", "").strip()
+        refusal = problem_of(call(client, "/train", *train_settings(self.r.dataset, self.r.seed, self.r.latent_dim)))
+        if refusal:
+            self.r.refusal = refusal
         else:
             self.r.trained = True
 
@@ -236,26 +244,22 @@ class SessionRun:
         if not wait_for(lambda: self.poll(client)["step"] > 0, pressed + GATE_TIMEOUT / 2):
             raise RuntimeError("training never took a step")
         self.r.first_step_s = round(time.monotonic() - pressed, 2)
-        *_, info = call(client, "/explore_refresh", "live", "raw", 0, 1.0, None, *[0.0] * SLIDERS)
+        *_, info, _ = call(client, "/explore_refresh", "live", "raw", 0, 1.0, None, *[0.0] * SLIDERS)
         if f"latent size {self.r.latent_dim}" not in info:
             self.r.problems.append(f"live model is not ours: {info!r} (our latent size is {self.r.latent_dim})")
         return "live"
 
     def prepare_refused(self, client, page):
         """A turned-away session must see nothing of the others' runs; it explores a bundled checkpoint."""
-        from gradio_client.exceptions import AppError
-
         self.poll(client)
-        for render, refusal in ((lambda *a: call(client, "/explore_render", *a), AppError),
-                                (lambda *a: page.call("explore_render", *a), PageError)):
-            try:
-                render("live", "raw", 0, 1.0, None, *[0.0] * SLIDERS)
+        for render in (lambda *a: call(client, "/explore_render", *a), lambda *a: page.call("explore_render", *a)):
+            refusal = problem_of(render("live", "raw", 0, 1.0, None, *[0.0] * SLIDERS))
+            if not refusal:
                 self.r.problems.append("a session without a run could render a live model")
-            except refusal as exc:
-                if "no model yet" not in str(exc):
-                    self.r.errors.append(f"unexpected live-render refusal: {exc}")
+            elif "no model yet" not in refusal:
+                self.r.errors.append(f"unexpected live-render refusal: {refusal}")
         # As the page does on load: open the bundled model once (loading it is not a slider render).
-        *_, info = call(client, "/explore_refresh", self.ring_checkpoint, "raw", 0, 1.0, None, *[0.0] * SLIDERS)
+        *_, info, _ = call(client, "/explore_refresh", self.ring_checkpoint, "raw", 0, 1.0, None, *[0.0] * SLIDERS)
         if "2D generator" not in info:
             self.r.errors.append(f"the bundled ring checkpoint did not open as a 2D model: {info!r}")
         return self.ring_checkpoint
@@ -269,11 +273,13 @@ class SessionRun:
             through_client = event % 4 == 3
             started = time.perf_counter()
             if through_client:
-                _, figure = call(client, "/explore_render", source, "raw", 0, 1.0, None, *values)
+                outputs = call(client, "/explore_render", source, "raw", 0, 1.0, None, *values)
             else:
-                _, figure = page.call("explore_render", source, "raw", 0, 1.0, None, *values)
+                outputs = page.call("explore_render", source, "raw", 0, 1.0, None, *values)
             (self.r.client_latencies if through_client else self.r.latencies).append(time.perf_counter() - started)
-            if not figure or '"data"' not in str(figure):
+            if problem_of(outputs):
+                self.r.errors.append(f"a slider render was refused: {problem_of(outputs)}")
+            elif '"data"' not in str(outputs[1]):
                 self.r.errors.append("a slider render returned no figure")
             if time.monotonic() >= next_poll:
                 self.poll(client)

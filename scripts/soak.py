@@ -30,8 +30,8 @@ from dataclasses import dataclass, field
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))   # load_test.py sits beside this file
 
-from load_test import (DATASETS, NO_TLS, call, log, slider_values, start_server, stop_server,  # noqa: E402
-                       summary_ms, train_settings, wait_for)
+from load_test import (DATASETS, NO_TLS, call, log, problem_of, slider_values, start_server,  # noqa: E402
+                       stop_server, summary_ms, train_settings, wait_for)
 from playground.web.sessions import checkpoints_root  # noqa: E402  (numpy only; load_test put the repo on the path)
 
 CLEANUP_TIMEOUT = 60.0       # closed sessions must be gone from the registry by then
@@ -162,7 +162,10 @@ class Visitor:
     def render(self, client, source, phase):
         started = time.perf_counter()
         with self.watch.guard(f"visitor {self.index}'s slider render"):
-            call(client, "/explore_render", source, "raw", 0, 1.0, None, *slider_values(time.monotonic(), phase))
+            values = slider_values(time.monotonic(), phase)
+            outputs = call(client, "/explore_render", source, "raw", 0, 1.0, None, *values)
+        if problem_of(outputs):                       # the page shows it in the Explore tab's message area
+            raise RuntimeError(f"a slider render was refused: {problem_of(outputs)}")
         self.stats.renders.append(time.perf_counter() - started)
         time.sleep(self.pause)
 

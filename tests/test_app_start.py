@@ -88,13 +88,14 @@ def test_explore_renders_the_bundled_checkpoints(app):
     client = Client(app, verbose=False)
     try:
         digits = str(REPO / "checkpoints" / "digits")
-        *sliders, classes, image, plot, info = client.predict(digits, "raw", 0, 1.0, None, *[0.0] * 6,
-                                                              api_name="/explore_refresh")
+        *sliders, classes, image, plot, info, _ = client.predict(digits, "raw", 0, 1.0, None, *[0.0] * 6,
+                                                                 api_name="/explore_refresh")
         assert "image generator" in info and image["visible"] and 'src="data:image/png;base64,' in image["value"]
         assert classes["visible"] and len(classes["choices"]) == 10, "the digits demo is conditional"
         assert sum(s["visible"] for s in sliders) == 6
         ring = str(REPO / "checkpoints" / "ring")
-        *_, image, plot, info = client.predict(ring, "raw", 0, 1.0, None, *[0.0] * 6, api_name="/explore_refresh")
+        *_, image, plot, info, _ = client.predict(ring, "raw", 0, 1.0, None, *[0.0] * 6,
+                                                  api_name="/explore_refresh")
         assert "2D generator" in info and plot["visible"] and not image["visible"]
     finally:
         client.close()

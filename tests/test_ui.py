@@ -3,6 +3,7 @@
 Timer ticks do not fire under gradio_client, so progress is read from the /run_status endpoint.
 """
 import base64
+import html
 import io
 import json
 import pathlib
@@ -80,8 +81,8 @@ def client(server):
 
 
 def said(result, pattern):
-    """A Train-tab action reports problems in its message area (its last output), not as a Gradio error."""
-    return re.search(pattern, result[-1]) and "gan-error" in result[-1]
+    """An action reports problems in its area's message area (its last output), not as a Gradio error."""
+    return re.search(pattern, html.unescape(result[-1])) and "gan-error" in result[-1]
 
 
 def status(client):
@@ -147,8 +148,7 @@ def test_two_sessions_do_not_see_each_others_runs_and_share_the_cap(server, clie
         client.predict(*TINY_RING, api_name="/train")
         assert wait_for(lambda: status(client)["step"] > 0)
         assert status(other) == {"status": "none", "step": 0}
-        with pytest.raises(AppError, match="no model yet"):
-            other.predict("live", "raw", 0, 1.0, None, *SLIDERS, api_name="/explore_render")
+        assert said(other.predict("live", "raw", 0, 1.0, None, *SLIDERS, api_name="/explore_render"), "no model yet")
         assert said(other.predict(*TINY_RING, api_name="/train"), "busy — 1 trainings are running, try again")
         client.predict(api_name="/pause")
         other.predict(*TINY_RING, api_name="/train")          # the slot is free again
@@ -179,25 +179,25 @@ def _pixels(picture):
 
 def test_explore_sliders_render_a_new_image(server, client):
     digits = str(server["root"] / "digits")
-    *sliders, classes, image, plot, info = client.predict(digits, "raw", 0, 1.0, None, *SLIDERS,
-                                                          api_name="/explore_refresh")
-    assert "10 classes" in info and classes["visible"] and image["visible"] and not plot["visible"]
+    *sliders, classes, image, plot, info, message = client.predict(digits, "raw", 0, 1.0, None, *SLIDERS,
+                                                                   api_name="/explore_refresh")
+    assert "10 classes" in info and classes["visible"] and image["visible"] and not plot["visible"] and message == ""
     start = [s["value"] for s in sliders]
     assert start[0] != 0.0, "raw sliders start at the seed's own z values"
-    first, _ = client.predict(digits, "raw", 0, 1.0, 3, *start, api_name="/explore_render")
+    first, *_ = client.predict(digits, "raw", 0, 1.0, 3, *start, api_name="/explore_render")
     moved = [start[0] + 2.0] + start[1:]
-    second, _ = client.predict(digits, "raw", 0, 1.0, 3, *moved, api_name="/explore_render")
-    again, _ = client.predict(digits, "raw", 0, 1.0, 3, *moved, api_name="/explore_render")
+    second, *_ = client.predict(digits, "raw", 0, 1.0, 3, *moved, api_name="/explore_render")
+    again, *_ = client.predict(digits, "raw", 0, 1.0, 3, *moved, api_name="/explore_render")
     assert _pixels(first).shape == (224, 224)
     assert np.abs(_pixels(first) - _pixels(second)).sum() > 0, "moving a slider must change the image"
     np.testing.assert_array_equal(_pixels(second), _pixels(again))   # same z, same image
-    *_, pca_info = client.predict(digits, "pca", 0, 1.0, 3, *SLIDERS, api_name="/explore_refresh")
+    *_, pca_info, _ = client.predict(digits, "pca", 0, 1.0, 3, *SLIDERS, api_name="/explore_refresh")
     assert "image generator" in pca_info
 
 
 def test_explore_2d_checkpoint_highlights_the_current_point(server, client):
     ring = str(server["root"] / "ring")
-    *_, image, plot, info = client.predict(ring, "raw", 0, 1.0, None, *SLIDERS, api_name="/explore_refresh")
+    *_, image, plot, info, _ = client.predict(ring, "raw", 0, 1.0, None, *SLIDERS, api_name="/explore_refresh")
     assert "2D generator" in info and plot["visible"] and not image["visible"]
     names = [trace.get("name") for trace in json.loads(plot["value"])["data"]]
     assert names == ["generated", "selected"]
@@ -207,19 +207,19 @@ def test_a_self_conditioned_live_ring_is_explored_one_cluster_at_a_time(server, 
     settings = list(TINY_RING)
     settings[13] = 4                                                    # clusters
     client.predict("both", 3, *settings, api_name="/step")
-    *_, classes, image, plot, info = client.predict("live", "raw", 0, 1.0, None, *SLIDERS,
-                                                    api_name="/explore_refresh")
+    *_, classes, image, plot, info, _ = client.predict("live", "raw", 0, 1.0, None, *SLIDERS,
+                                                       api_name="/explore_refresh")
     assert "4 k-means clusters" in info and plot["visible"] and not image["visible"]
     assert classes["label"] == "cluster" and classes["visible"] and len(classes["choices"]) == 4
-    _, figure = client.predict("live", "raw", 0, 1.0, 3, *SLIDERS, api_name="/explore_render")
+    _, figure, _ = client.predict("live", "raw", 0, 1.0, 3, *SLIDERS, api_name="/explore_render")
     assert [trace.get("name") for trace in json.loads(figure)["data"]][-1] == "selected"
     client.predict(*TINY_RING, api_name="/reset")
 
 
 def test_explore_refuses_paths_that_are_not_listed(server, client):
     for source in ("/etc", str(server["root"] / ".." / "digits"), str(server["root"])):
-        with pytest.raises(AppError, match="not one of the listed checkpoints"):
-            client.predict(source, "raw", 0, 1.0, None, *SLIDERS, api_name="/explore_render")
+        assert said(client.predict(source, "raw", 0, 1.0, None, *SLIDERS, api_name="/explore_render"),
+                    "not one of the listed checkpoints")
 
 
 @pytest.mark.parametrize("mode, sliders, message", [
@@ -229,21 +229,32 @@ def test_explore_refuses_paths_that_are_not_listed(server, client):
 ])
 def test_slider_renders_check_the_raw_values_gradio_no_longer_checks(server, client, mode, sliders, message):
     # The slider event skips Gradio's pre-processing (its bounds checks) for speed; the handler checks instead.
-    with pytest.raises(AppError, match=message):
-        client.predict(str(server["root"] / "ring"), mode, 0, 1.0, None, *sliders, api_name="/explore_render")
+    assert said(client.predict(str(server["root"] / "ring"), mode, 0, 1.0, None, *sliders,
+                               api_name="/explore_render"), message)
+
+
+def test_a_bad_explore_input_is_said_in_the_tabs_message_area_and_the_next_action_clears_it(server, client):
+    """No gr.Error (a toast and an "Error" overlay on every output): the message, its field outlined, the other
+    outputs left as they were."""
+    ring = str(server["root"] / "ring")
+    *sliders, classes, image, plot, info, message = client.predict(ring, "raw", -1, 1.0, None, *SLIDERS,
+                                                                   api_name="/explore_refresh")
+    assert said([message], r"seed must be 0 or more") and "#explore-seed input" in message
+    assert all(o["__type__"] == "update" for o in (image, plot, info)), "a refused action leaves the others alone"
+    assert client.predict(ring, "raw", 1, 1.0, None, *SLIDERS, api_name="/explore_refresh")[-1] == ""
 
 
 def test_interpolation_gif_and_scrubbing(server, client):
     digits = str(server["root"] / "digits")
-    strip, gif, frame, frame_image, _ = client.predict(digits, 0, 5, "spherical", 6, 1.0, 2,
-                                                       api_name="/interpolate")
+    strip, gif, frame, frame_image, _, _ = client.predict(digits, 0, 5, "spherical", 6, 1.0, 2,
+                                                          api_name="/interpolate")
     with Image.open(gif["value"]) as animation:
         assert animation.format == "GIF" and animation.n_frames >= 2 and animation.info.get("loop") == 0
     assert _pixels(strip["value"]).shape[1] > 5 * _pixels(frame_image["value"]).shape[1]
     assert frame["maximum"] == 5
-    last, _ = client.predict(5, api_name="/scrub")
+    last, *_ = client.predict(5, api_name="/scrub")
     assert np.abs(_pixels(last) - _pixels(frame_image["value"])).sum() > 0
-    with pytest.raises(AppError, match="linear"):
+    with pytest.raises(AppError, match="linear"):                            # Gradio's radio guards its choices
         client.predict(digits, 0, 5, "wobbly", 6, 1.0, 2, api_name="/interpolate")
     with pytest.raises(AppError, match="greater than maximum value 32"):    # Gradio's slider guards the range
         client.predict(digits, 0, 5, "linear", 10_000, 1.0, 2, api_name="/interpolate")

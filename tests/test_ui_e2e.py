@@ -94,6 +94,11 @@ def page(app_url):
         browser.close()
 
 
+def error_overlays(page) -> int:
+    """Gradio's per-component overlay (and its error toast) is a status tracker reading "Error"."""
+    return page.get_by_text("Error", exact=True).count()
+
+
 def status_step(page):
     match = re.search(r"step ([\d,]+)", page.inner_text("#status"))
     return int(match.group(1).replace(",", "")) if match else -1
@@ -169,6 +174,15 @@ def test_explore_slider_changes_the_image_and_latency_while_training(page):
     page.wait_for_selector("#interp-strip img")
     page.wait_for_selector("#interp-gif a")
     page.screenshot(path=str(ARTIFACTS / "explore_tab.png"), full_page=True)
+
+    # A bad seed: one message in the tab's message area, no toast, no "Error" overlay; the next action clears it.
+    page.fill("#explore-seed input", "-3")
+    page.wait_for_selector("#explore-message .gan-error")
+    assert "seed must be 0 or more" in page.inner_text("#explore-message")
+    page.wait_for_timeout(500)
+    assert page.locator(".gan-error").count() == 1 and error_overlays(page) == 0
+    page.fill("#explore-seed input", "3")
+    wait_until(page, "() => !document.querySelector('#explore-message .gan-message')")
     ordered = sorted(latencies)
     report = {"moves": len(ordered), "median_ms": round(ordered[len(ordered) // 2], 1),
               "p95_ms": round(ordered[int(0.95 * (len(ordered) - 1))], 1), "max_ms": round(ordered[-1], 1),

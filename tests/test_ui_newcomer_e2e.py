@@ -8,7 +8,7 @@ import pytest
 
 from test_app_start import served_app
 from test_ui import prepared_checkpoints
-from test_ui_e2e import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, require_chromium, status_step, wait_until
+from test_ui_e2e import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, error_overlays, require_chromium, status_step, wait_until
 
 STATUS_IS = "(word) => document.querySelector('#status').innerText.startsWith(word)"
 
@@ -34,11 +34,6 @@ def open_page(browser, width=1280, height=900):
     page.goto(browser.url)
     page.wait_for_selector("#data-preview img")            # the real data shows before any training
     return page
-
-
-def error_overlays(page) -> int:
-    """Gradio's per-component overlay is a status tracker reading "Error"."""
-    return page.get_by_text("Error", exact=True).count()
 
 
 def test_a_newcomers_path_preview_experiment_train_stop_train_timeline_gif(browser):
@@ -82,7 +77,7 @@ def test_a_newcomers_path_preview_experiment_train_stop_train_timeline_gif(brows
     wait_until(page, "(early) => document.querySelector('#timeline-frame').innerText !== early", arg=early)
     page.click("#timeline-gif-button")
     page.wait_for_selector("#timeline-gif a")
-    assert re.search(r"A GIF of \d+ snapshots", page.inner_text("#message"))
+    assert re.search(r"A GIF of \d+ snapshots", page.inner_text("#timeline-message"))
     assert error_overlays(page) == 0
     page.screenshot(path=str(ARTIFACTS / "newcomer_timeline.png"), full_page=True)
     page.click("#stop-button")

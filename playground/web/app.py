@@ -23,7 +23,7 @@ from playground.web.memory import freeze_startup_objects
 from playground.data.points import parse_points
 from playground.web.sessions import SessionError, SessionRegistry, checkpoints_root, import_engine
 from playground.web.errors import (SAMPLERS, USER_ERRORS, GuardedBlocks, problem_message, reported, session_of,
-                                   uploaded_file, user_error, visitor_of)
+                                   uploaded_file, visitor_of)
 from playground.web.flow import control_states, controls_hint
 from playground.web.guide import GuideHandlers
 from playground.web.explore import ExploreHandlers
@@ -294,7 +294,7 @@ class PlaygroundUI:
         source = checkpoint_list["value"] or LIVE
         sources["value"] = source
         if source == LIVE:
-            return (secret, checkpoint_list, sources) + (gr.skip(),) * (SLIDERS + 4)
+            return (secret, checkpoint_list, sources) + (gr.skip(),) * (SLIDERS + 5)   # explore's refresh_outputs
         return (secret, checkpoint_list, sources, *self.explore.explore_refresh(request, source, "raw", 0, 1.0, None,
                                                                            *[0.0] * SLIDERS))
 

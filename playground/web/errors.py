@@ -1,10 +1,11 @@
-"""What the page's handler modules (app.py, explore.py) share: how a project error reaches the user, the one
-safety net under every event (GuardedBlocks), who a request comes from, and this process's cache of loaded
-checkpoints."""
+"""What the page's handler modules (app.py, explore.py, ganlab.py, guide.py) share: how a problem reaches the
+user (each area's one message area, `reported`), the one safety net under every event (GuardedBlocks), who a
+request comes from, and this process's cache of loaded checkpoints."""
 from __future__ import annotations
 
 import asyncio
 import functools
+import inspect
 import math
 import os
 import pathlib
@@ -25,10 +26,15 @@ UNEXPECTED = ("the server could not handle this request ({kind}); check the valu
               "reload the page. The server's log has the details.")
 
 
-def user_error(exc: Exception) -> gr.Error:
-    """Show the message to the user; anything not raised on purpose by the project also goes to the log."""
-    expected = type(exc).__module__.startswith("playground.")
-    return gr.Error(shortened(str(exc) or type(exc).__name__), print_exception=not expected)
+def raised_by_project(exc: Exception) -> bool:
+    """Whether the project raised `exc` on purpose: one of its own error classes, or a plain error raised by its
+    own code (latent.py's checks say what is allowed); not one from deep inside a library."""
+    if type(exc).__module__.startswith("playground."):
+        return True
+    frame = exc.__traceback__
+    while frame is not None and frame.tb_next is not None:
+        frame = frame.tb_next
+    return frame is not None and frame.tb_frame.f_globals.get("__name__", "").startswith("playground.")
 
 
 def as_message(exc: Exception) -> gr.Error:
@@ -39,8 +45,9 @@ def as_message(exc: Exception) -> gr.Error:
                         print_exception=exc.print_exception)
     if isinstance(exc, InvalidPathError):   # a file path the client made up rather than uploaded
         return gr.Error("that file was not uploaded through this page; upload it again", print_exception=False)
-    if isinstance(exc, USER_ERRORS) and type(exc).__module__.startswith("playground."):
-        return user_error(exc)
+    if isinstance(exc, USER_ERRORS) and raised_by_project(exc):
+        expected = type(exc).__module__.startswith("playground.")     # a plain ValueError also goes to the log
+        return gr.Error(shortened(str(exc) or type(exc).__name__), print_exception=not expected)
     return gr.Error(UNEXPECTED.format(kind=type(exc).__name__), print_exception=True)
 
 
@@ -109,17 +116,32 @@ def session_of(handlers, request):
     return handlers.registry.session(request.session_hash)
 
 
-def reported(outputs: int):
-    """A Train-tab action whose problems go to the one message area (its last output) instead of a gr.Error,
-    which Gradio shows as an "Error" overlay on every output of the event. The action returns (values, note):
-    its `outputs` values and a note for the message area ("" clears an old message)."""
+def reported(outputs: int, fields=None):
+    """An action whose problems go to its area's one message area (its last output) instead of a gr.Error, which
+    Gradio shows as a toast and an "Error" overlay on every output of the event. The action returns (values,
+    note): its `outputs` values and a note for the message area ("" clears an old message); a generator yields
+    such pairs. `fields`: the names a message may start with → the element ids it outlines (views.message_html;
+    None: the Train tab's settings)."""
+    def problem(exc):
+        return (*(gr.skip(),) * outputs, message_html(problem_message(exc), fields=fields))
+
     def wrap(action):
+        if inspect.isgeneratorfunction(action):
+            @functools.wraps(action)
+            def run_steps(*args, **kwargs):
+                try:
+                    for values, note in action(*args, **kwargs):
+                        yield (*values, message_html(note, "info", fields))
+                except Exception as exc:  # noqa: BLE001 — every problem becomes a message; the app keeps running
+                    yield problem(exc)
+            return run_steps
+
         @functools.wraps(action)
         def run(*args, **kwargs):
             try:
                 values, note = action(*args, **kwargs)
             except Exception as exc:  # noqa: BLE001 — every problem becomes a message; the app keeps running
-                return (*(gr.skip(),) * outputs, message_html(problem_message(exc)))
-            return (*values, message_html(note, "info"))
+                return problem(exc)
+            return (*values, message_html(note, "info", fields))
         return run
     return wrap

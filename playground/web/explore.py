@@ -1,5 +1,6 @@
 """The Explore tab's handlers: latent sliders (raw z or PCA directions), the 2D sample cloud, interpolation and
 its scrubber. PlaygroundUI (app.py) holds them as `ui.explore`, built with its `registry`, `samplers` and `_checked_checkpoint`.
+Every problem goes to the tab's one message area (errors.reported: each event's last output), never a gr.Error.
 
 Slider and scrub events skip Gradio's pre/postprocessing (layout.py), so these check their raw values
 themselves (views.checked_sliders, views.whole_number, latent.truncate).
@@ -17,8 +18,9 @@ import numpy as np
 from playground.sampling import export, latent
 from playground.web import plots, views
 from playground.web.sessions import SessionError
-from playground.web.errors import USER_ERRORS, session_of, user_error
+from playground.web.errors import USER_ERRORS, reported, session_of
 from playground.web.layout import LIVE, PAGE_DIRECTIONS, SLIDERS
+from playground.web.views import EXPLORE_FIELD_IDS
 
 ANCHOR_SEED = export.ANCHOR_SEED   # the cloud of samples behind a 2D generator's current point
 CLOUD_REFRESH_SECONDS = 1.0  # a training model's cloud is redrawn at most this often while its sliders move
@@ -59,7 +61,7 @@ class ExploreHandlers:
         return cache[key][1]
 
     def explore_z(self, request, source, sampler, mode, seed, psi, label, values):
-        base = latent.z_from_seed(views.whole_number("seed", seed), sampler.latent_dim)
+        base = latent.z_from_seed(views.seed_number("seed", seed), sampler.latent_dim)
         if mode == "pca":
             directions = self.directions(request, source, sampler, label)
             z = latent.z_from_sliders(base, list(values)[:len(directions)], directions)
@@ -67,15 +69,16 @@ class ExploreHandlers:
             z = latent.z_from_sliders(base, list(values)[:min(SLIDERS, sampler.latent_dim)])
         return latent.truncate(z, psi)
 
+    @reported(2, EXPLORE_FIELD_IDS)
     def explore_render(self, request: gr.Request, source, mode, seed, psi, label, *values):
         """The fast path behind every slider: one sample, drawn as an image or a highlighted 2D point."""
-        try:
-            sampler = self.explore_sampler(request, source)
-            label = views.class_label(sampler, label)
-            z = self.explore_z(request, source, sampler, mode, seed, psi, label, views.checked_sliders(mode, values))
-            output = sampler.generate(z, None if label is None else [label])
-        except USER_ERRORS as exc:
-            raise user_error(exc)
+        return self._render(request, source, mode, seed, psi, label, values), ""
+
+    def _render(self, request, source, mode, seed, psi, label, values) -> tuple:
+        sampler = self.explore_sampler(request, source)
+        label = views.class_label(sampler, label)
+        z = self.explore_z(request, source, sampler, mode, seed, psi, label, views.checked_sliders(mode, values))
+        output = sampler.generate(z, None if label is None else [label])
         if sampler.kind == "image":
             return views.inline_image_html(views.big_image(output)), gr.skip()
         return gr.skip(), plots.with_highlight(self._cloud_figure(request, source, sampler, psi, label), output)
@@ -115,60 +118,60 @@ class ExploreHandlers:
             cache["cloud"], cache["cloud_key"] = sampler.generate(z, None if label is None else [label] * 1000), key
         return cache["cloud"]
 
+    @reported(SLIDERS + 4, EXPLORE_FIELD_IDS)
     def explore_refresh(self, request: gr.Request, source, mode, seed, psi, label, *values):
-        return self._refresh(request, source, mode, seed, psi, label, values, refresh_directions=False)
+        return self._refresh(request, source, mode, seed, psi, label, values, refresh_directions=False), ""
 
+    @reported(SLIDERS + 4, EXPLORE_FIELD_IDS)
     def recompute_directions(self, request: gr.Request, source, mode, seed, psi, label, *values):
-        return self._refresh(request, source, mode, seed, psi, label, values, refresh_directions=True)
+        return self._refresh(request, source, mode, seed, psi, label, values, refresh_directions=True), ""
 
     def _refresh(self, request, source, mode, seed, psi, label, values, refresh_directions):
         """Source, mode, seed or class changed: reset the sliders to match, then render."""
-        try:
-            sampler = self.explore_sampler(request, source)
-            label = views.class_label(sampler, label)
-            if mode == "pca":
-                count = len(self.directions(request, source, sampler, label, refresh=refresh_directions))
-                values = [0.0] * SLIDERS
-            else:
-                count = min(SLIDERS, sampler.latent_dim)
-                base = latent.z_from_seed(views.whole_number("seed", seed), sampler.latent_dim)[0]
-                values = [round(float(np.clip(v, -4, 4)), 2) for v in base[:SLIDERS]] + [0.0] * SLIDERS
-        except USER_ERRORS as exc:
-            raise user_error(exc)
+        sampler = self.explore_sampler(request, source)
+        label = views.class_label(sampler, label)
+        if mode == "pca":
+            count = len(self.directions(request, source, sampler, label, refresh=refresh_directions))
+            values = [0.0] * SLIDERS
+        else:
+            count = min(SLIDERS, sampler.latent_dim)
+            base = latent.z_from_seed(views.seed_number("seed", seed), sampler.latent_dim)[0]
+            values = [round(float(np.clip(v, -4, 4)), 2) for v in base[:SLIDERS]] + [0.0] * SLIDERS
         name = "PC" if mode == "pca" else "z"
         sliders = [gr.update(visible=i < count, value=values[i], label=f"{name}[{i}]") for i in range(SLIDERS)]
         # A self-conditioned run's labels are k-means clusters, not the data's classes: say so.
         classes = gr.update(visible=sampler.num_classes > 0, choices=list(range(sampler.num_classes)),
                             value=label if label is not None else (0 if sampler.num_classes else None),
                             label=sampler.label_kind)
-        image, figure = self.explore_render(request, source, mode, seed, psi, label, *values[:SLIDERS])
+        image, figure = self._render(request, source, mode, seed, psi, label, values[:SLIDERS])
         info = (f"{'image' if sampler.kind == 'image' else '2D'} generator · latent size {sampler.latent_dim}"
                 + (f" · {sampler.num_classes} {views.label_kinds(sampler)}" if sampler.num_classes else ""))
         image_update = gr.update(value=image, visible=True) if sampler.kind == "image" else gr.update(visible=False)
         plot_update = gr.update(value=figure, visible=True) if sampler.kind != "image" else gr.update(visible=False)
         return (*sliders, classes, image_update, plot_update, info)
 
+    @reported(SLIDERS + 5, EXPLORE_FIELD_IDS)
     def random_seed(self, request: gr.Request, source, mode, seed, psi, label, *values):
         seed = int(np.random.default_rng().integers(0, 2**31 - 1))
-        return (seed, *self.explore_refresh(request, source, mode, seed, psi, label, *values))
+        return (seed, *self._refresh(request, source, mode, seed, psi, label, values, refresh_directions=False)), ""
 
     # -- interpolation ---------------------------------------------------------------------------------
+    @reported(5, EXPLORE_FIELD_IDS)
     def interpolate(self, request: gr.Request, source, seed_a, seed_b, how, n_frames, psi, label):
-        try:
-            sampler = self.explore_sampler(request, source)
-            label = views.class_label(sampler, label)
-            dim, n = sampler.latent_dim, views.whole_number("frames", n_frames)     # the slider bounds it to 2..32
-            z0, z1 = (latent.z_from_seed(views.whole_number("seed", s), dim) for s in (seed_a, seed_b))
-            path = latent.truncate(latent.interpolation_path(z0, z1, n, how), psi)
-            outputs = sampler.generate(path, None if label is None else [label] * n)
-        except USER_ERRORS as exc:
-            raise user_error(exc)
+        sampler = self.explore_sampler(request, source)
+        label = views.class_label(sampler, label)
+        dim, n = sampler.latent_dim, views.whole_number("frames", n_frames)     # the slider bounds it to 2..32
+        z0, z1 = (latent.z_from_seed(views.seed_number(name, s), dim)
+                  for name, s in (("from seed", seed_a), ("to seed", seed_b)))
+        path = latent.truncate(latent.interpolation_path(z0, z1, n, how), psi)
+        outputs = sampler.generate(path, None if label is None else [label] * n)
         session = session_of(self, request)
         if sampler.kind != "image":
             cloud = self._cloud(request, sampler, psi, label)
             session.scratch["frames"] = ("toy", outputs, cloud)
+            path_plot = gr.update(value=views.path_figure_json(cloud, outputs, 0), visible=True)
             return (gr.update(visible=False), gr.update(value=None, visible=False), gr.update(maximum=n - 1, value=0),
-                    gr.update(visible=False), gr.update(value=views.path_figure_json(cloud, outputs, 0), visible=True))
+                    gr.update(visible=False), path_plot), ""
         frames = [views.big_image(frame[None], upscale=3) for frame in outputs]
         session.scratch["frames"] = ("image", frames, None)
         gif = plots.frames_to_gif(frames, session.temp_dir() / f"interpolation-{seed_a}-{seed_b}-{how}.gif")
@@ -176,19 +179,17 @@ class ExploreHandlers:
         strip = views.inline_image_html(plots.frames_strip(frames), caption)
         return (gr.update(value=strip, visible=True), gr.update(value=str(gif), visible=True),
                 gr.update(maximum=n - 1, value=0), gr.update(value=views.inline_image_html(frames[0]), visible=True),
-                gr.update(visible=False))
+                gr.update(visible=False)), ""
 
+    @reported(2, EXPLORE_FIELD_IDS)
     def scrub(self, request: gr.Request, index):
         kind, frames, cloud = session_of(self, request).scratch.get("frames", (None, None, None))
         if frames is None:
-            raise gr.Error("make an interpolation first (press 'Interpolate')")
-        try:
-            i = int(np.clip(views.whole_number("frame", index), 0, len(frames) - 1))
-        except USER_ERRORS as exc:
-            raise user_error(exc)
+            raise SessionError("make an interpolation first (press 'Interpolate')")
+        i = int(np.clip(views.whole_number("frame", index), 0, len(frames) - 1))
         if kind == "image":
-            return views.inline_image_html(frames[i]), gr.skip()
-        return gr.skip(), views.path_figure_json(cloud, frames, i)
+            return (views.inline_image_html(frames[i]), gr.skip()), ""
+        return (gr.skip(), views.path_figure_json(cloud, frames, i)), ""
 
     # -- the in-page generator (static/explore.js) -----------------------------------------------------
     def page_source(self, source):

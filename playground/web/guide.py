@@ -50,16 +50,14 @@ class GuideHandlers:
         session_of(self, request).scratch["chart"] = (smoothing, window)
         return self.render_run(request, force=True)
 
+    @reported(1)
     def timeline_frame(self, request: gr.Request, position):
-        """The scrubber moved: that frame of this session's run."""
-        try:
-            snapshot = self._timeline_snapshot(request)
-            index = preview.timeline_index(snapshot, position)
-        except ValueError as exc:
-            return preview_html(None, str(exc))
+        """The scrubber moved: that frame of this session's run (problems go to the timeline's message area)."""
+        snapshot = self._timeline_snapshot(request)
+        index = preview.timeline_index(snapshot, position)
         step = snapshot.timeline[index][0]
         caption = f"step {step:,} (snapshot {index + 1} of {len(snapshot.timeline)})"
-        return views.inline_image_html(preview.timeline_picture(snapshot, index), caption)
+        return (views.inline_image_html(preview.timeline_picture(snapshot, index), caption),), ""
 
     @reported(1)
     def timeline_gif(self, request: gr.Request):

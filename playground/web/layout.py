@@ -42,6 +42,7 @@ PAGE_CSS = """
 .gan-info { background: #eef5fd; color: #123d6a; border: 1px solid #c4dcf5; }
 #controls-hint { font-size: 0.85em; opacity: 0.75; min-height: 1em; }
 #controls-hint p { margin: 0; }
+.gan-messages:not(:has(.gan-message)) { display: none; }
 """
 TOY_NOTE = ("**What am I looking at?** Green dots are real data, purple dots are the generator's samples. "
             "The background is the discriminator's verdict: green where it says *real*, purple where it says "
@@ -80,6 +81,12 @@ def _page_explorer():
     """The Explore tab's in-page generator (static/explore.js); its value is the exported model's JSON."""
     template = f'<div class="gan-page" data-tfjs="gradio_api/file={TFJS_JS}" hidden></div>'   # loaded on first view
     return gr.HTML("", html_template=template, js_on_load=PAGE_JS, elem_id="explore-page", padding=False)
+
+
+def message_area(elem_id, **options):
+    """An area's one place for problems and notes, beside its controls: a handler wrapped in errors.reported
+    writes it (its last output); hidden while empty."""
+    return gr.HTML("", elem_id=elem_id, padding=False, elem_classes="gan-messages", **options)
 
 
 def _number(label, value, elem_id, precision=None, step=1, info=None):
@@ -194,11 +201,12 @@ def train_tab(ui, status_text, loss_chart):
                           concurrency_id="disk").then(ui.guide.kept_list, None, kept, **quick, api_visibility="private")
     bring_back_button.click(ui.guide.bring_back, kept, actions, api_name="bring_back", concurrency_limit=2).then(
         ui.guide.kept_list, None, kept, **quick, api_visibility="private")
-    timeline["position"].input(ui.guide.timeline_frame, timeline["position"], timeline["frame"], **quick,
-                               trigger_mode="always_last", api_name="timeline_frame")
-    timeline["gif_button"].click(ui.guide.timeline_gif, None, [timeline["gif"], message], api_name="timeline_gif",
-                                 concurrency_limit=2)
-    wire_lab(ui.lab, dict(view, **share, **compare, draw_pad=draw_pad), dataset, settings, setting_outputs, run_outputs)
+    timeline["position"].input(ui.guide.timeline_frame, timeline["position"], [timeline["frame"], timeline["message"]],
+                               **quick, trigger_mode="always_last", api_name="timeline_frame")
+    timeline["gif_button"].click(ui.guide.timeline_gif, None, [timeline["gif"], timeline["message"]],
+                                 api_name="timeline_gif", concurrency_limit=2)
+    wire_lab(ui.lab, dict(view, **share, **compare, draw_pad=draw_pad, message=message), dataset, settings,
+             setting_outputs, run_outputs)
     return dict(checkpoint_list=checkpoint_list, save_button=save_button, run_name=run_name, download=download,
                 run_outputs=run_outputs, timer=timer, message=message, dataset=dataset, data_preview=data_preview)
 
@@ -213,7 +221,7 @@ def control_bar():
         buttons["reset"] = gr.Button("Reset", size="sm", variant="secondary", elem_id="reset-button", min_width=60,
                                      scale=0, interactive=False)
     buttons["hint"] = gr.Markdown(INITIAL_HINT, elem_id="controls-hint")
-    buttons["message"] = gr.HTML("", elem_id="message", head=f"<style>{PAGE_CSS}</style>", padding=False)
+    buttons["message"] = message_area("message", head=f"<style>{PAGE_CSS}</style>")
     return buttons
 
 
@@ -249,7 +257,8 @@ def timeline_controls():
             gif_button = gr.Button("Download training GIF", size="sm", elem_id="timeline-gif-button", scale=0,
                                    min_width=180)
             gif = gr.File(label="training GIF", interactive=False, elem_id="timeline-gif", scale=2, visible=False)
-    return dict(position=position, frame=frame, gif_button=gif_button, gif=gif)
+        message = message_area("timeline-message")
+    return dict(position=position, frame=frame, gif_button=gif_button, gif=gif, message=message)
 
 
 # == The GAN-Lab additions to the Train tab: view layers, slow motion, share links, compared runs ==========
@@ -259,7 +268,7 @@ def view_controls():
         layers = gr.CheckboxGroup(list(LAYER_TRACES), value=list(LAYER_TRACES), label="show", elem_id="layers",
                                   scale=3)
         slow_button = gr.Button("Slow-motion step (D, then G)", elem_id="slow-step-button", scale=1, min_width=160)
-    return dict(layers=layers, slow_button=slow_button)
+    return dict(layers=layers, slow_button=slow_button, lab_message=message_area("lab-message"))
 
 
 def share_controls():
@@ -277,23 +286,24 @@ def compare_controls():
             curve = gr.Dropdown([(label, key) for key, (label, _) in CURVES.items()], value="g_loss", label="curve",
                                 elem_id="compare-curve", scale=2)
             compare_button = gr.Button("Compare this session's runs", elem_id="compare-button", scale=1)
+        compare_message = message_area("compare-message")
         compare_plot = _live_plot("compare-plot")
-    return dict(curve=curve, compare_button=compare_button, compare_plot=compare_plot)
+    return dict(curve=curve, compare_button=compare_button, compare_plot=compare_plot, compare_message=compare_message)
 
 
 def wire_lab(handlers, lab, dataset, settings, setting_outputs, run_outputs):
     quick = dict(concurrency_limit=None, show_progress="hidden", api_visibility="private")
     lab["layers"].change(None, lab["layers"], None, js=lab_js.LAYERS_JS)      # browser only: no server work
     # No progress overlay: it would fade the view while the slow-motion frames play.
-    lab["slow_button"].click(handlers.slow_step, settings, run_outputs, api_name="slow_step", concurrency_limit=2,
-                             show_progress="hidden")
+    lab["slow_button"].click(handlers.slow_step, settings, run_outputs + [lab["lab_message"]], api_name="slow_step",
+                             concurrency_limit=2, show_progress="hidden")
     dataset.change(lambda name: gr.update(visible=name == "points"), dataset, lab["draw_pad"], **quick)
     gr.on(None, handlers.settings_from_link, None, setting_outputs + [lab["link_note"]], **quick)   # on page load
     # The server writes the query ("?dataset=…"); the browser puts its own address in front and copies it.
-    lab["link_button"].click(handlers.share_query, settings, lab["link"], **quick).success(
+    lab["link_button"].click(handlers.share_query, settings, [lab["link"], lab["message"]], **quick).success(
         None, lab["link"], lab["link"], js=lab_js.COPY_LINK_JS)
-    lab["compare_button"].click(handlers.compare_runs, lab["curve"], lab["compare_plot"], concurrency_limit=4,
-                                api_name="compare_runs")
+    lab["compare_button"].click(handlers.compare_runs, lab["curve"], [lab["compare_plot"], lab["compare_message"]],
+                                concurrency_limit=4, api_name="compare_runs")
 
 
 def explore_tab(handlers):
@@ -304,6 +314,7 @@ def explore_tab(handlers):
         source = gr.Dropdown([("this session's run", LIVE)], value=LIVE, label="model", elem_id="explore-source",
                              scale=3, allow_custom_value=True)
         refresh_button = gr.Button("refresh list", elem_id="refresh-sources", scale=0, min_width=100)
+    message = message_area("explore-message")        # the tab's one place for problems, under the model choice
     page = _page_explorer()
     page_timer = gr.Timer(PAGE_REFRESH_SECONDS, active=True)
     with gr.Row(elem_id="explore-server"):     # the server-rendered fallback; the page hides it when it renders
@@ -341,7 +352,7 @@ def explore_tab(handlers):
             frame_plot = _live_plot("interp-plot", visible=False)
 
     inputs = [source, mode, seed, psi, label, *sliders]
-    refresh_outputs = [*sliders, label, image, plot, info]
+    refresh_outputs = [*sliders, label, image, plot, info, message]
     fast = dict(trigger_mode="always_last", show_progress="hidden", concurrency_limit=None)
     # Slider renders skip Gradio's queue: the page POSTs them straight to /run/explore_render. A render is a
     # few ms of model work, while a queued event's join + event-stream round trip cost more than that under
@@ -351,9 +362,9 @@ def explore_tab(handlers):
     # load test. The handlers check the raw values themselves (views.checked_sliders, views.whole_number,
     # latent.truncate).
     instant = dict(fast, queue=False, preprocess=False, postprocess=False)
-    psi.input(handlers.explore_render, inputs, [image, plot], **instant, api_name="explore_render")
+    psi.input(handlers.explore_render, inputs, [image, plot, message], **instant, api_name="explore_render")
     for slider in sliders:
-        slider.input(handlers.explore_render, inputs, [image, plot], **instant, api_visibility="private")
+        slider.input(handlers.explore_render, inputs, [image, plot, message], **instant, api_visibility="private")
     source.input(handlers.explore_refresh, inputs, refresh_outputs, **fast, api_name="explore_refresh")
     source.input(handlers.clear_interpolation, None, [strip, gif, frame_image, frame_plot], **fast, api_visibility="private")
     source.change(handlers.page_source, source, [page, page_timer], **fast, api_visibility="private")
@@ -365,6 +376,7 @@ def explore_tab(handlers):
     directions_button.click(handlers.recompute_directions, inputs, refresh_outputs, concurrency_limit=2,
                             api_visibility="private")
     interp_button.click(handlers.interpolate, [source, seed_a, seed_b, how, frames, psi, label],
-                        [strip, gif, frame, frame_image, frame_plot], api_name="interpolate", concurrency_limit=4)
-    frame.input(handlers.scrub, frame, [frame_image, frame_plot], **instant, api_name="scrub")
+                        [strip, gif, frame, frame_image, frame_plot, message], api_name="interpolate",
+                        concurrency_limit=4)
+    frame.input(handlers.scrub, frame, [frame_image, frame_plot, message], **instant, api_name="scrub")
     return dict(source=source, refresh_button=refresh_button, refresh_outputs=refresh_outputs)

@@ -116,6 +116,14 @@ def whole_number(name, value) -> int:
     return int(value)
 
 
+def seed_number(name, value) -> int:
+    """A seed from outside: a whole number NumPy's generators take (none below 0)."""
+    seed = whole_number(name, value)
+    if not 0 <= seed < 2**63:
+        raise SessionError(f"{name} must be 0 or more (a whole number below 2^63), got {shown(value)}")
+    return seed
+
+
 def checked_sliders(mode, values) -> list[float]:
     """The slider event sends raw values (it skips Gradio's own checks, see layout.py): check them here."""
     if mode not in ("raw", "pca"):
@@ -150,21 +158,27 @@ FIELD_IDS = {"loss": "loss", "width": "width", "latent_dim": "latent-dim", "batc
 ADVANCED_FIELDS = {"width", "latent_dim", "batch_size", "d_steps", "seed", "ema", "r1_gamma", "clusters"}
 
 
-def field_at_fault(message: str) -> str | None:
-    """The setting an error message is about, when it starts by naming one."""
+EXPLORE_FIELD_IDS = {"seed": "explore-seed", "class": "explore-class", "cluster": "explore-class",
+                     "frames": "interp-frames", "psi": "psi"}      # the same, for the Explore tab's fields
+
+
+def field_at_fault(message: str, fields: dict = FIELD_IDS) -> str | None:
+    """The field an error message is about, when it starts by naming one of `fields`."""
     match = re.match(r"(\w+)\b", message)
-    return match.group(1) if match and match.group(1) in FIELD_IDS else None
+    return match.group(1) if match and match.group(1) in fields else None
 
 
-def message_html(message: str, kind: str = "error") -> str:
-    """The one message area beside the Train controls: the text, and a style that marks the field at fault (the
-    style goes when the next action replaces the message)."""
+def message_html(message: str, kind: str = "error", fields: dict | None = None) -> str:
+    """A message area's content (one per area, next to its controls): the text, and a style that marks the field at
+    fault (the style goes when the next action replaces the message). `fields`: the names a message may start with
+    → element ids; None: the Train tab's settings, whose folded ones are said to be under Advanced settings."""
     if not message:
         return ""
-    field = field_at_fault(message) if kind == "error" else None
-    where = " (under Advanced settings)" if field in ADVANCED_FIELDS else ""
+    ids = FIELD_IDS if fields is None else fields
+    field = field_at_fault(message, ids) if kind == "error" else None
+    where = " (under Advanced settings)" if fields is None and field in ADVANCED_FIELDS else ""
     mark = ("" if field is None else
-            f"<style>#{FIELD_IDS[field]} input, #{FIELD_IDS[field]} textarea {{outline: 2px solid #d33;}}</style>")
+            f"<style>#{ids[field]} input, #{ids[field]} textarea {{outline: 2px solid #d33;}}</style>")
     icon = {"error": "⚠️", "info": "ℹ️"}[kind]
     return (f'<div class="gan-message gan-{kind}" role="{"alert" if kind == "error" else "status"}">{mark}'
             f"{icon} {html.escape(message)}{html.escape(where)}</div>")

@@ -275,7 +275,7 @@ def test_save_download_and_load_back(server, client):
     assert loaded[0] == "ring" and "step 3" in loaded[14]
     assert "The previous run (step 5) is kept under &#x27;Earlier runs&#x27;" in loaded[-1]
     assert status(client) == {**status(client), "status": "idle", "step": 3}
-    assert "step 3 (snapshot 1 of 1)" in client.predict(100, api_name="/timeline_frame"), "its timeline came back"
+    assert "step 3 (snapshot 1 of 1)" in client.predict(100, api_name="/timeline_frame")[0], "its timeline came back"
     client.predict(*TINY_RING, api_name="/train")                 # continues the loaded run
     assert wait_for(lambda: status(client)["step"] > 3)
 

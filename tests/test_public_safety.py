@@ -275,7 +275,7 @@ def test_no_public_endpoint_answers_an_error_without_a_message(client, server, v
 def test_error_messages_do_not_echo_a_huge_value(client, server):
     huge = "z" * 150_000
     settings = list(TINY_RING)
-    settings[0], settings[14] = "points", "0, 0\n" + huge
+    settings[0], settings[15] = "points", "0, 0\n" + huge
     calls = [lambda: client.predict(huge, api_name="/save"),
              lambda: client.predict(*settings, api_name="/train"),
              lambda: client.predict(huge, api_name="/load"),

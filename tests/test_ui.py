@@ -21,7 +21,7 @@ from playground.web.sessions import SessionRegistry
 
 # dataset, loss, width, latent_dim, batch_size, lr_g, lr_d, d_steps, seed, ema, r1_gamma, augment, conditional,
 # clusters, points, upload
-TINY_RING = ["ring", "standard", 16, 4, 32, 1e-3, 1e-3, 1, 3, 0.0, 0.0, False, "auto", 0, "", None]
+TINY_RING = ["ring", "standard", 16, 4, 32, 1e-3, 1e-3, 1, 3, 0.0, 0.0, False, "auto", 0, 0, "", None]
 SLIDERS = [0.0] * 6
 BUNDLED = pathlib.Path(__file__).resolve().parents[1] / "checkpoints"
 
@@ -111,7 +111,8 @@ def test_train_pause_resume_stop(client):
 
 @pytest.mark.parametrize("index, value, field", [(5, -1.0, "lr_g"), (4, 0, "batch_size"), (2, 1000, "width"),
                                                  (7, 11, "d_steps"), (9, 1.5, "ema"), (8, -1, "seed"),
-                                                 (10, -0.5, "r1_gamma"), (13, -1, "clusters")])
+                                                 (10, -0.5, "r1_gamma"), (13, -1, "clusters"),
+                                                 (14, 50, "max_images")])
 def test_bad_settings_through_the_api_name_the_field(client, index, value, field):
     settings = list(TINY_RING)
     settings[index] = value
@@ -126,8 +127,9 @@ def test_choosing_a_dataset_fills_in_its_recipe(server):
     ui = PlaygroundUI(server["registry"], server["root"])
     for dataset in ("ring", "digits"):
         recipe = default_config(dataset)
-        loss, *_, ema, r1_gamma, _, _, clusters, _, _ = ui.defaults_for(dataset)
-        assert (loss, ema, r1_gamma, clusters) == (recipe.loss, recipe.ema, recipe.r1_gamma, recipe.clusters)
+        loss, *_, ema, r1_gamma, _, _, clusters, max_images, _, _ = ui.defaults_for(dataset)
+        assert (loss, ema, r1_gamma, clusters, max_images) == (recipe.loss, recipe.ema, recipe.r1_gamma,
+                                                               recipe.clusters, 0)
     r1_field, clusters_field = 9, 12
     assert ui.defaults_for("digits")[r1_field] > 0, "R1 is on for images"
     assert ui.defaults_for("ring")[r1_field] == 0, "and off for the toys"
@@ -137,7 +139,7 @@ def test_choosing_a_dataset_fills_in_its_recipe(server):
 
 def test_bad_points_name_the_line(client):
     settings = list(TINY_RING)
-    settings[0], settings[14] = "points", "0, 0\n1, one\n"
+    settings[0], settings[15] = "points", "0, 0\n1, one\n"
     assert said(client.predict(*settings, api_name="/train"), "line 2")
 
 
@@ -270,7 +272,7 @@ def test_save_download_and_load_back(server, client):
 
 
 def test_uploaded_images_train(client, tmp_path):
-    settings = ["upload", "standard", 8, 8, 16, 2e-3, 2e-3, 1, 0, 0.0, 0.0, False, "auto", 10, "", None]
+    settings = ["upload", "standard", 8, 8, 16, 2e-3, 2e-3, 1, 0, 0.0, 0.0, False, "auto", 10, 0, "", None]
     assert said(client.predict(*settings, api_name="/train"), "choose a .zip of images or an .npz file")
     pictures = np.random.default_rng(0).integers(0, 256, size=(32, 28, 28), dtype=np.uint8)
     np.savez(tmp_path / "mine.npz", images=pictures)

@@ -137,6 +137,18 @@ def test_choosing_a_dataset_fills_in_its_recipe(server):
     assert ui.defaults_for("grid")[clusters_field] == 0, "the grid does not"
 
 
+def test_a_link_fills_every_setting_and_a_plain_visit_leaves_them_all(server):
+    from types import SimpleNamespace
+
+    from playground.web.app import SETTING_OUTPUTS, PlaygroundUI
+
+    ui = PlaygroundUI(server["registry"], server["root"])
+    plain = ui.lab.settings_from_link(SimpleNamespace(query_params={}))
+    assert len(plain) == SETTING_OUTPUTS + 1 and plain[-1] == ""
+    few = ui.lab.settings_from_link(SimpleNamespace(query_params={"experiment": "few"}))
+    assert len(few) == SETTING_OUTPUTS + 1 and few[0] == "digits" and few[SETTING_OUTPUTS - 1] == 100
+
+
 def test_bad_points_name_the_line(client):
     settings = list(TINY_RING)
     settings[0], settings[15] = "points", "0, 0\n1, one\n"

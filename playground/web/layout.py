@@ -163,7 +163,7 @@ def train_tab(ui, status_text, loss_chart):
     message = controls["message"]
     run_outputs = [status, warnings, loss_plot, samples, toy_plot, toy_extras, metrics, timer,
                    *(controls[name] for name in CONTROLS), controls["hint"]]
-    setting_outputs = settings[:15]
+    setting_outputs = settings[:-2]      # all but the points and the upload
     quick = dict(concurrency_limit=None, show_progress="hidden")
     dataset.input(ui.defaults_for, dataset, setting_outputs[1:] + [points_text, upload], **quick,
                   api_visibility="private")

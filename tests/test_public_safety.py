@@ -128,7 +128,7 @@ def test_an_uploaded_run_cannot_point_the_server_at_its_disk(client, run_zip, tm
 def test_an_uploaded_run_on_a_built_in_dataset_still_loads(client, run_zip, tmp_path):
     zipped = crafted_zip(run_zip, tmp_path, **{"config.json": with_config(run_zip, dataset="ring")})
     loaded = client.predict(handle_file(zipped), api_name="/load_zip")
-    assert loaded[0] == "ring" and "step 2" in loaded[14]
+    assert loaded[0] == "ring" and "step 2" in loaded[15]
 
 
 def raw_call(server, api, data) -> str:

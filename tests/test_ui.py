@@ -277,7 +277,7 @@ def test_save_download_and_load_back(server, client):
     assert said(client.predict(saved, api_name="/load"), "2 unsaved steps")
     client.predict(*TINY_RING, api_name="/reset")
     loaded = client.predict(handle_file(archive), api_name="/load_zip")
-    assert loaded[0] == "ring" and "step 3" in loaded[14]
+    assert loaded[0] == "ring" and "step 3" in loaded[15]
     assert status(client) == {**status(client), "status": "idle", "step": 3}
     client.predict(*TINY_RING, api_name="/train")                 # continues the loaded run
     assert wait_for(lambda: status(client)["step"] > 3)
@@ -298,7 +298,7 @@ def test_a_listed_checkpoint_loads_through_the_api_and_trains_on(server, client)
     ring = server["root"] / "ring"
     saved_step = json.loads((ring / "meta.json").read_text())["step"]
     loaded = client.predict(str(ring), api_name="/load")
-    assert loaded[0] == "ring" and f"step {saved_step:,}" in loaded[14]
+    assert loaded[0] == "ring" and f"step {saved_step:,}" in loaded[15]
     assert status(client) == {**status(client), "status": "idle", "step": saved_step, "dataset": "ring"}
     stepped = client.predict("both", 2, *TINY_RING, api_name="/step")    # continues the loaded run
     assert f"step {saved_step + 2:,}" in stepped[0] and status(client)["step"] == saved_step + 2

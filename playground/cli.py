@@ -42,6 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="class-conditional G and D (default: on when the data has labels)")
     train.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None,
                        help="DiffAugment-style translation of images shown to D")
+    train.add_argument("--max-images", type=int, default=None, metavar="N",
+                       help="train on a fixed, seeded, class-balanced N of the images (0: all)")
     train.add_argument("--spectral-norm", action=argparse.BooleanOptionalAction, default=None,
                        help="spectral normalization of the discriminator's layers")
 
@@ -78,7 +80,7 @@ def main(argv=None) -> int:
 def config_from_args(args):
     names = ("loss", "model", "width", "seed", "batch_size", "latent_dim", "lr_g", "lr_d", "beta1", "d_steps", "ema",
              "image_size", "channels", "conditional", "augment", "spectral_norm", "clusters", "d_features",
-             "r1_gamma")
+             "r1_gamma", "max_images")
     overrides = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
     return default_config(args.dataset, **overrides)
 

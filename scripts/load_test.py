@@ -149,7 +149,7 @@ def train_settings(dataset: str, seed: int, latent_dim: int) -> list:
 
     c = default_config(dataset, seed=seed, latent_dim=latent_dim)
     return [c.dataset, c.loss, c.width, c.latent_dim, c.batch_size, c.lr_g, c.lr_d, c.d_steps, c.seed, c.ema,
-            c.r1_gamma, c.augment, "auto", c.clusters, "", None]
+            c.r1_gamma, c.augment, "auto", c.clusters, c.max_images, "", None]
 
 
 def slider_values(t: float, phase: float) -> list[float]:

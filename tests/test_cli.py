@@ -39,8 +39,9 @@ def test_train_sample_eval_on_ring(ring_checkpoint, tmp_path):
 def test_conditional_digits_sample_with_label(tmp_path):
     run = tmp_path / "d"
     result = cli("train", "--dataset", "digits", "--steps", "3", "--width", "8", "--batch-size", "16",
-                 "--out", str(run))
+                 "--max-images", "30", "--out", str(run))
     assert result.returncode == 0, result.stderr
+    assert json.loads((run / "config.json").read_text())["max_images"] == 30
     out = tmp_path / "d.npy"
     assert cli("sample", "--checkpoint", str(run), "--n", "5", "--label", "3", "--out", str(out)).returncode == 0
     images = np.load(out)
@@ -86,6 +87,8 @@ print("exit", code, "tensorflow" in sys.modules, "keras" in sys.modules)
     (["train", "--dataset", "ring", "--steps", "5", "--width", "1", "--out", "x"], "width must be between"),
     (["train", "--dataset", "ring", "--seconds", "-1", "--out", "x"], "--seconds must be positive"),
     (["train", "--dataset", "ring", "--loss", "wasserstein", "--out", "x"], "loss must be one of"),
+    (["train", "--dataset", "ring", "--max-images", "100", "--out", "x"], "max_images is for image datasets"),
+    (["train", "--dataset", "digits", "--max-images", "-5", "--out", "x"], "max_images must be between 0"),
     (["sample", "--checkpoint", "ckpt", "--n", "0", "--out", "x.npy"], "--n must be between"),
     (["sample", "--checkpoint", "no-such-run", "--n", "3", "--out", "x.npy"], "no checkpoint directory"),
     (["eval", "--checkpoint", "no-such-run"], "no checkpoint directory"),

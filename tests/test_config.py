@@ -20,6 +20,8 @@ def test_json_round_trip_keeps_every_field():
     ("dataset", "no/such/dir", "neither a known name"),
     ("augment", "yes", "augment must be true or false"),
     ("spectral_norm", 1, "spectral_norm must be true or false"),
+    ("max_images", -1, "max_images must be between 0 and 1000000"),
+    ("max_images", 12.5, "max_images must be a whole number"),
 ])
 def test_bad_values_name_the_field_and_range(field, value, words):
     with pytest.raises(ConfigError, match=words):
@@ -31,6 +33,14 @@ def test_model_must_fit_the_data_family():
         TrainConfig(dataset="ring", model="dcgan").validate()
     with pytest.raises(ConfigError, match="is for 2D data"):
         TrainConfig(dataset="digits", model="mlp").validate()
+
+
+def test_max_images_is_for_images_and_an_old_config_without_it_trains_on_all():
+    assert default_config("digits", max_images=100).max_images == 100
+    with pytest.raises(ConfigError, match="max_images is for image datasets; 2D dataset 'ring'"):
+        default_config("ring", max_images=100)
+    old = default_config("digits").to_json().replace('"max_images": 0,', "")
+    assert "max_images" not in old and TrainConfig.from_json(old) == default_config("digits")
 
 
 def test_from_json_rejects_unknown_fields():

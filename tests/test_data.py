@@ -7,7 +7,7 @@ import pytest
 
 from playground.engine.config import TrainConfig, default_config
 from playground.data.datasets import (DIGIT_CLASSES, TOY_POOL_SIZE, DataError, Dataset, load_dataset, load_digits,
-                             make_pipeline, real_sample, cluster_labels, with_clusters)
+                             make_pipeline, real_sample, cluster_labels, with_clusters, few_rows)
 
 
 def _nearest_mode_offsets(dataset):
@@ -276,6 +276,33 @@ def test_real_sample_of_images_is_distinct_when_possible_and_repeats_otherwise()
     assert repeated.shape == (64, 4, 4, 1)
     with pytest.raises(DataError, match="n must be"):
         real_sample(data, 0, seed=0)
+
+
+def test_few_rows_are_a_seeded_subset_of_the_asked_size_with_classes_taking_turns():
+    labels = np.array([0] * 50 + [1] * 30 + [2] * 3)
+    rows = few_rows(labels, len(labels), 9, seed=4)
+    assert len(rows) == len(set(rows)) == 9 and np.all(np.diff(rows) > 0)
+    assert np.bincount(labels[rows]).tolist() == [3, 3, 3]
+    assert sorted(np.bincount(labels[few_rows(labels, len(labels), 20, seed=4)])) == [3, 8, 9], "a small class gives all"
+    np.testing.assert_array_equal(rows, few_rows(labels, len(labels), 9, seed=4))
+    assert not np.array_equal(rows, few_rows(labels, len(labels), 9, seed=5))
+    plain = few_rows(None, 83, 10, seed=1)
+    assert len(set(plain)) == 10 and plain.max() < 83
+    np.testing.assert_array_equal(few_rows(None, 5, 9, seed=1), np.arange(5))
+
+
+def test_max_images_trains_on_the_same_balanced_digits_every_time():
+    digits = load_dataset(default_config("digits", max_images=50, seed=2))
+    assert digits.x.shape == (50, 28, 28, 1) and np.bincount(digits.labels).tolist() == [5] * 10
+    images, labels = load_digits()
+    rows = few_rows(labels, len(labels), 50, seed=2)
+    np.testing.assert_array_equal(digits.labels, labels[rows])
+    np.testing.assert_array_equal(digits.x, load_dataset(default_config("digits", max_images=50, seed=2)).x)
+    assert len(load_dataset(default_config("digits", max_images=10**6)).x) == len(images)
+    batches = make_pipeline(digits, 64, seed=0).take(2)     # every batch comes from the 50 (batches cross epochs)
+    seen = np.concatenate([x.numpy() for x, _ in batches]).reshape(128, -1)
+    kept = digits.x.reshape(50, -1)
+    assert all((np.abs(kept - row).max(axis=1) == 0).any() for row in seen)
 
 
 def test_config_from_json_roundtrip_still_loads():

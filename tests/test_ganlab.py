@@ -16,6 +16,9 @@ def test_a_link_round_trips_the_settings_that_differ_from_the_defaults():
     parsed, problems = config_from_query(dict(pair.split("=") for pair in query[1:].split("&")))
     assert parsed == config and problems == []
     assert config_from_query({}) == (None, [])
+    few = default_config("digits", max_images=100, augment=True)
+    assert query_from_config(few) == "?dataset=digits&augment=on&max-images=100"
+    assert config_from_query({"dataset": "digits", "augment": "on", "max-images": "100"}) == (few, [])
 
 
 def test_bad_link_parameters_are_named_and_the_rest_still_applies():
@@ -25,6 +28,8 @@ def test_bad_link_parameters_are_named_and_the_rest_still_applies():
     assert any("lr-g='5' was ignored: lr_g must be between" in p for p in problems)
     assert any("width='wide' was ignored: width must be a whole number" in p for p in problems)
     assert any("unknown link parameter 'colour'" in p for p in problems)
+    config, problems = config_from_query({"dataset": "ring", "max-images": "100"})
+    assert config.max_images == 0 and "max_images is for image datasets" in problems[0]
     config, problems = config_from_query({"dataset": "/etc/passwd"})
     assert config.dataset == "ring" and "is not one of ring" in problems[0]
     with pytest.raises(ValueError, match="built-in dataset"):

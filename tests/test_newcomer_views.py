@@ -2,13 +2,15 @@
 marks, which controls apply, the one message area, experiments and the data preview."""
 import dataclasses
 import json
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
+from playground.engine.config import default_config
 from playground.training.snapshot import HISTORY_KEYS, empty_snapshot, frozen_array
 from playground.training.timeline import Timeline, as_images
-from playground.web import flow, preview, views
+from playground.web import compare, flow, links, preview, views
 from playground.web.experiments import EXPERIMENTS, experiment
 
 
@@ -62,8 +64,20 @@ def test_each_experiment_is_a_valid_run_with_a_line_on_what_to_watch():
     for key, chosen in EXPERIMENTS.items():
         assert chosen.config().dataset == chosen.dataset and len(chosen.watch) > 40
     assert experiment("collapse").config().r1_gamma == 0 and experiment("collapse").config().ema == 0
+    few, helped = experiment("few").config(), experiment("few-augment").config()
+    assert few.max_images == 100 and not few.augment and few.replace(augment=True) == helped, "a pair: augment alone"
+    assert few.replace(max_images=0) == default_config("digits"), "on top of the digits recipe, which keeps augment off"
     with pytest.raises(ValueError, match="unknown experiment"):
         experiment("nope")
+
+
+def test_every_page_setting_is_a_link_parameter_a_compared_name_and_a_run_or_live_setting():
+    page = {"dataset", *links.PARAMETERS.values()}
+    assert page == set(flow.RUN_SETTINGS) | set(flow.LIVE_SETTINGS) == set(compare.NAMED_FIELDS)
+    few = experiment("few").config()
+    running = SimpleNamespace(status="running", config=few.replace(conditional=True), points=None, run=object())
+    assert flow.train_plan(running, few, None) == "apply"
+    assert flow.train_plan(running, few.replace(max_images=200), None) == "new", "other images: a new run"
 
 
 def test_the_preview_shows_the_real_data():
@@ -76,8 +90,6 @@ def test_the_preview_shows_the_real_data():
 
 
 def test_the_status_line_says_what_a_run_is_conditioned_on_and_its_learning_rates():
-    from playground.engine.config import default_config
-
     def line(**changes):
         config = default_config("ring", **changes)
         return views.status_line(dataclasses.replace(empty_snapshot(config), step=5, status="paused"))
@@ -86,3 +98,5 @@ def test_the_status_line_says_what_a_run_is_conditioned_on_and_its_learning_rate
     assert "learning rates: G 0.002, D 0.001" in line(lr_d=1e-3, conditional=False)
     assert line(conditional=False, clusters=0).endswith("· unconditional")
     assert "conditioned" not in line(), "before the run is built, 'auto' is not decided yet"
+    few = empty_snapshot(default_config("digits", max_images=100, conditional=True))
+    assert views.status_line(dataclasses.replace(few, step=5)).endswith("the data's classes · max_images 100")

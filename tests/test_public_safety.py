@@ -133,7 +133,7 @@ def test_an_uploaded_run_cannot_point_the_server_at_its_disk(client, run_zip, tm
 def test_an_uploaded_run_on_a_built_in_dataset_still_loads(client, run_zip, tmp_path):
     zipped = crafted_zip(run_zip, tmp_path, **{"config.json": with_config(run_zip, dataset="ring")})
     loaded = client.predict(handle_file(zipped), api_name="/load_zip")
-    assert loaded[0] == "ring" and "step 2" in loaded[14]
+    assert loaded[0] == "ring" and "step 2" in loaded[15]
 
 
 def raw_call(server, api, data) -> str:
@@ -281,7 +281,7 @@ def test_no_public_endpoint_answers_an_error_without_a_message(client, server, v
 def test_error_messages_do_not_echo_a_huge_value(client, server):
     huge = "z" * 150_000
     settings = list(TINY_RING)
-    settings[0], settings[14] = "points", "0, 0\n" + huge
+    settings[0], settings[15] = "points", "0, 0\n" + huge
     calls = [lambda: client.predict(huge, api_name="/save"),
              lambda: client.predict(*settings, api_name="/train"),
              lambda: client.predict(huge, api_name="/load"),

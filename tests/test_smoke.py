@@ -5,6 +5,7 @@ import pytest
 
 from playground.engine.config import LOSSES, TUTORIAL_RECIPE, default_config
 from playground.engine.run import Run
+from playground.web.experiments import experiment
 
 TINY_DIGITS = dict(width=8, latent_dim=8, batch_size=16, seed=2)
 
@@ -35,9 +36,10 @@ def test_the_other_losses_train_a_clustered_2d_gan(loss):
     assert run.num_classes == 4 and np.isfinite(run.fixed_samples()).all()
 
 
-def test_augmentation_trains_and_is_on_for_images():
-    run = trains(default_config("digits", augment=True, **TINY_DIGITS))
-    assert run.gan.augment is True
+def test_augmentation_trains_on_few_images_as_its_experiment_sets_it_up():
+    run = trains(experiment("few-augment").config().replace(**TINY_DIGITS))
+    assert run.gan.augment is True and run.num_classes == 10
+    assert len(run.dataset.x) == 100 and np.bincount(run.dataset.labels).tolist() == [10] * 10
 
 
 def test_the_tf_tutorial_model_trains():

@@ -22,7 +22,7 @@ from playground.web.sessions import SessionRegistry
 
 # dataset, loss, width, latent_dim, batch_size, lr_g, lr_d, d_steps, seed, ema, r1_gamma, augment, conditional,
 # clusters, points, upload
-TINY_RING = ["ring", "standard", 16, 4, 32, 1e-3, 1e-3, 1, 3, 0.0, 0.0, False, "auto", 0, "", None]
+TINY_RING = ["ring", "standard", 16, 4, 32, 1e-3, 1e-3, 1, 3, 0.0, 0.0, False, "auto", 0, 0, "", None]
 SLIDERS = [0.0] * 6
 BUNDLED = pathlib.Path(__file__).resolve().parents[1] / "checkpoints"
 
@@ -112,7 +112,8 @@ def test_train_pause_resume_stop(client):
 
 @pytest.mark.parametrize("index, value, field", [(5, -1.0, "lr_g"), (4, 0, "batch_size"), (2, 1000, "width"),
                                                  (7, 11, "d_steps"), (9, 1.5, "ema"), (8, -1, "seed"),
-                                                 (10, -0.5, "r1_gamma"), (13, -1, "clusters")])
+                                                 (10, -0.5, "r1_gamma"), (13, -1, "clusters"),
+                                                 (14, 50, "max_images")])
 def test_bad_settings_through_the_api_name_the_field(client, index, value, field):
     settings = list(TINY_RING)
     settings[index] = value
@@ -127,8 +128,9 @@ def test_choosing_a_dataset_fills_in_its_recipe(server):
     ui = PlaygroundUI(server["registry"], server["root"])
     for dataset in ("ring", "digits"):
         recipe = default_config(dataset)
-        loss, *_, ema, r1_gamma, _, _, clusters, _, _ = ui.defaults_for(dataset)
-        assert (loss, ema, r1_gamma, clusters) == (recipe.loss, recipe.ema, recipe.r1_gamma, recipe.clusters)
+        loss, *_, ema, r1_gamma, _, _, clusters, max_images, _, _ = ui.defaults_for(dataset)
+        assert (loss, ema, r1_gamma, clusters, max_images) == (recipe.loss, recipe.ema, recipe.r1_gamma,
+                                                               recipe.clusters, 0)
     r1_field, clusters_field = 9, 12
     assert ui.defaults_for("digits")[r1_field] > 0, "R1 is on for images"
     assert ui.defaults_for("ring")[r1_field] == 0, "and off for the toys"
@@ -136,9 +138,21 @@ def test_choosing_a_dataset_fills_in_its_recipe(server):
     assert ui.defaults_for("grid")[clusters_field] == 0, "the grid does not"
 
 
+def test_a_link_fills_every_setting_and_a_plain_visit_leaves_them_all(server):
+    from types import SimpleNamespace
+
+    from playground.web.app import SETTING_OUTPUTS, PlaygroundUI
+
+    ui = PlaygroundUI(server["registry"], server["root"])
+    plain = ui.lab.settings_from_link(SimpleNamespace(query_params={}))
+    assert len(plain) == SETTING_OUTPUTS + 1 and plain[-1] == ""
+    few = ui.lab.settings_from_link(SimpleNamespace(query_params={"experiment": "few"}))
+    assert len(few) == SETTING_OUTPUTS + 1 and few[0] == "digits" and few[SETTING_OUTPUTS - 1] == 100
+
+
 def test_bad_points_name_the_line(client):
     settings = list(TINY_RING)
-    settings[0], settings[14] = "points", "0, 0\n1, one\n"
+    settings[0], settings[15] = "points", "0, 0\n1, one\n"
     assert said(client.predict(*settings, api_name="/train"), "line 2")
 
 
@@ -272,7 +286,7 @@ def test_save_download_and_load_back(server, client):
 
     client.predict("both", 2, *TINY_RING, api_name="/step")      # 2 unsaved steps now: kept, never dropped
     loaded = client.predict(handle_file(archive), api_name="/load_zip")
-    assert loaded[0] == "ring" and "step 3" in loaded[14]
+    assert loaded[0] == "ring" and "step 3" in loaded[15]
     assert "The previous run (step 5) is kept under &#x27;Earlier runs&#x27;" in loaded[-1]
     assert status(client) == {**status(client), "status": "idle", "step": 3}
     assert "step 3 (snapshot 1 of 1)" in client.predict(100, api_name="/timeline_frame")[0], "its timeline came back"
@@ -281,7 +295,7 @@ def test_save_download_and_load_back(server, client):
 
 
 def test_uploaded_images_train(client, tmp_path):
-    settings = ["upload", "standard", 8, 8, 16, 2e-3, 2e-3, 1, 0, 0.0, 0.0, False, "auto", 10, "", None]
+    settings = ["upload", "standard", 8, 8, 16, 2e-3, 2e-3, 1, 0, 0.0, 0.0, False, "auto", 10, 0, "", None]
     assert said(client.predict(*settings, api_name="/train"), "choose a .zip of images or an .npz file")
     pictures = np.random.default_rng(0).integers(0, 256, size=(32, 28, 28), dtype=np.uint8)
     np.savez(tmp_path / "mine.npz", images=pictures)
@@ -295,7 +309,7 @@ def test_a_listed_checkpoint_loads_through_the_api_and_trains_on(server, client)
     ring = server["root"] / "ring"
     saved_step = json.loads((ring / "meta.json").read_text())["step"]
     loaded = client.predict(str(ring), api_name="/load")
-    assert loaded[0] == "ring" and f"step {saved_step:,}" in loaded[14]
+    assert loaded[0] == "ring" and f"step {saved_step:,}" in loaded[15]
     assert status(client) == {**status(client), "status": "idle", "step": saved_step, "dataset": "ring"}
     stepped = client.predict("both", 2, *TINY_RING, api_name="/step")    # continues the loaded run
     assert f"step {saved_step + 2:,}" in stepped[0] and status(client)["step"] == saved_step + 2

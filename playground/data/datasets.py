@@ -10,7 +10,8 @@
 - anything else is a path to a user upload (.zip, .npz or folder of images), read and validated by
   `playground.data.uploads` under `UploadLimits`.
 
-Images are (N, H, W, C) float32 in [-1, 1] at `config.image_size` / `config.channels`.
+Images are (N, H, W, C) float32 in [-1, 1] at `config.image_size` / `config.channels`; `config.max_images` keeps
+a fixed, seeded, class-balanced subset of them (`few_rows`).
 `make_pipeline` feeds the trainer (x, y) batches with one fixed signature.
 """
 from __future__ import annotations
@@ -181,6 +182,9 @@ def _load_keras_dataset(name):
 
 
 def _image_dataset(name, images, labels, class_names, config, notes=()):
+    if config.max_images:
+        rows = few_rows(labels, len(images), config.max_images, config.seed)
+        images, labels = images[rows], None if labels is None else labels[rows]
     fitted = fit_uint8_images(images, config.image_size, config.channels)
     labels = None if labels is None else _frozen(labels, np.int32)
     x = to_model_space(fitted)   # a fresh array, so freeze it in place rather than copy 188 MB of MNIST
@@ -188,6 +192,21 @@ def _image_dataset(name, images, labels, class_names, config, notes=()):
     return Dataset(name=name, kind="image", x=x, labels=labels,
                    num_classes=len(class_names) if labels is not None else 0,
                    class_names=tuple(class_names) if labels is not None else (), notes=tuple(notes))
+
+
+def few_rows(labels: np.ndarray | None, n: int, count: int, seed: int) -> np.ndarray:
+    """The rows of a fixed, seeded subset of `count` of `n` examples (all when count >= n), in ascending order.
+    With labels it is class-balanced: the classes take turns (in a seeded order) until `count` are picked, so each
+    has its share and a small class gives all it has."""
+    order = np.random.default_rng(seed).permutation(n)
+    if labels is None:
+        return np.sort(order[:count])
+    shuffled = np.asarray(labels)[order]
+    turn = np.zeros(n, np.int64)                 # how many of its class come before it in the shuffled order
+    for label in np.unique(shuffled):
+        where = np.flatnonzero(shuffled == label)
+        turn[where] = np.arange(len(where))
+    return np.sort(order[np.argsort(turn, kind="stable")[:count]])
 
 
 def _upload_dataset(config, limits):

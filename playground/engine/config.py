@@ -46,6 +46,8 @@ class TrainConfig:
     r1_gamma: float = 0.0
     ema: float = 0.0             # longest EMA decay of the sampling generator (its horizon ramps up, engine/gan.py); 0 off
     augment: bool = False        # DiffAugment-style translation of real and fake images before D
+    # Train on a fixed, seeded subset of this many images (class-balanced when labelled); 0: all. Images only.
+    max_images: int = 0
     spectral_norm: bool = False  # spectral normalization of D's layers (Miyato et al. 2018)
     conditional: bool | None = None  # None: conditional when the data has labels
     clusters: int = 0            # unconditional images: k-means pseudo-classes that G and D condition on; 0 off
@@ -122,6 +124,9 @@ class TrainConfig:
         _check_dataset(self.dataset)
         if self.is_toy and self.architecture != "mlp":
             raise ConfigError(f"model {self.model!r} is for images; 2D dataset {shown(self.dataset)} needs 'mlp' or 'auto'")
+        if self.is_toy and self.max_images:
+            raise ConfigError(f"max_images is for image datasets; 2D dataset {shown(self.dataset)} trains on a pool of "
+                              "points, so set max_images to 0 (for few points, draw or type them with 'my points')")
         if not self.is_toy and self.architecture == "mlp":
             raise ConfigError(f"model 'mlp' is for 2D data; image dataset {shown(self.dataset)} needs 'dcgan' or 'auto'")
         return self
@@ -143,8 +148,10 @@ NUMERIC_RANGES = {
     "seed": (0, 2**31 - 1),
     "clusters": (0, 100),
     "d_features": (0, 1024),
+    "max_images": (0, 1_000_000),
 }
-INTEGER_FIELDS = {"width", "latent_dim", "batch_size", "d_steps", "image_size", "seed", "clusters", "d_features"}
+INTEGER_FIELDS = {"width", "latent_dim", "batch_size", "d_steps", "image_size", "seed", "clusters", "d_features",
+                  "max_images"}
 
 
 def _check_choice(name, value, allowed):

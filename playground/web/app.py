@@ -45,11 +45,12 @@ def config_settings(config) -> tuple:
     what choosing a dataset fills in and what loading a run shows."""
     conditional = {None: "auto", True: "on", False: "off"}[config.conditional]
     return (config.loss, config.width, config.latent_dim, config.batch_size, config.lr_g, config.lr_d,
-            config.d_steps, config.seed, config.ema, config.r1_gamma, config.augment, conditional, config.clusters)
+            config.d_steps, config.seed, config.ema, config.r1_gamma, config.augment, conditional, config.clusters,
+            config.max_images)
 
 
 RUN_OUTPUTS = views.RUN_OUTPUTS
-SETTING_OUTPUTS = 14                   # layout.py's setting_outputs
+SETTING_OUTPUTS = 15                   # layout.py's setting_outputs
 
 
 class PlaygroundUI:
@@ -64,7 +65,7 @@ class PlaygroundUI:
 
     # == Train tab ====================================================================================
     def settings_to_config(self, dataset, loss, width, latent_dim, batch_size, lr_g, lr_d, d_steps, seed, ema,
-                           r1_gamma, augment, conditional, clusters, points_text, upload):
+                           r1_gamma, augment, conditional, clusters, max_images, points_text, upload):
         """The UI's settings as a validated TrainConfig (+ points); ConfigError names the bad field."""
         points = None
         if dataset not in DATASET_VALUES:       # Gradio's dropdown checks this too; a path is never taken from here
@@ -78,7 +79,8 @@ class PlaygroundUI:
         conditional = {"auto": None, "on": True, "off": False}.get(conditional, conditional)
         config = default_config(dataset, loss=loss, width=width, latent_dim=latent_dim, batch_size=batch_size,
                                 lr_g=lr_g, lr_d=lr_d, d_steps=d_steps, seed=seed, ema=ema, r1_gamma=r1_gamma,
-                                augment=augment, conditional=conditional, clusters=clusters)
+                                augment=augment, conditional=conditional, clusters=clusters,
+                                max_images=max_images)
         return config, points
 
     def defaults_for(self, dataset):

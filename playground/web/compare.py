@@ -14,7 +14,7 @@ CURVES = {"g_loss": ("G loss", "history"), "d_loss": ("D loss", "history"), "d_r
           "d_fake": ("D(fake)", "history"), "js_divergence": ("JS divergence", "metric_history"),
           "mode_coverage": ("modes covered (share)", "metric_history")}
 NAMED_FIELDS = ("dataset", "loss", "lr_g", "lr_d", "d_steps", "width", "latent_dim", "batch_size", "ema",
-                "r1_gamma", "clusters", "conditional", "augment", "seed")
+                "r1_gamma", "clusters", "conditional", "augment", "max_images", "seed")
 
 
 class RunShelf:

@@ -24,7 +24,7 @@ class KeptRun:
 # Settings that shape a run; the others (LIVE_SETTINGS) apply to a running one. Train with a change to any of these
 # starts a new run.
 RUN_SETTINGS = ("dataset", "loss", "width", "latent_dim", "batch_size", "seed", "ema", "r1_gamma", "augment",
-                "conditional", "clusters")
+                "conditional", "clusters", "max_images")
 LIVE_SETTINGS = ("lr_g", "lr_d", "d_steps")
 
 

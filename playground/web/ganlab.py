@@ -57,12 +57,12 @@ class GanLabHandlers:
 
     def settings_from_link(self, request: gr.Request):
         """The page was opened from a link: its query parameters fill the settings; problems are listed in place."""
-        from playground.web.app import config_settings
+        from playground.web.app import SETTING_OUTPUTS, config_settings
 
         config, problems = config_from_query(dict(request.query_params or {}))
         note = "\n".join(f"- ⚠️ {problem}" for problem in problems)
         if config is None:
-            return (gr.skip(),) * 14 + (note,)
+            return (gr.skip(),) * SETTING_OUTPUTS + (note,)
         return (config.dataset, *config_settings(config), note or "Settings filled in from the link.")
 
     @reported(1)

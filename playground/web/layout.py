@@ -165,11 +165,12 @@ def train_tab(ui, status_text, loss_chart):
 
     a = advanced
     settings = [dataset, loss, a["width"], a["latent_dim"], a["batch_size"], lr_g, lr_d, a["d_steps"], a["seed"],
-                a["ema"], a["r1_gamma"], a["augment"], a["conditional"], a["clusters"], points_text, upload]
+                a["ema"], a["r1_gamma"], a["augment"], a["conditional"], a["clusters"], a["max_images"], points_text,
+                upload]
     message = controls["message"]
     run_outputs = [status, warnings, loss_plot, samples, toy_plot, toy_extras, metrics, timer,
                    *(controls[name] for name in CONTROLS), controls["hint"]]
-    setting_outputs = settings[:14]
+    setting_outputs = settings[:-2]      # all but the points and the upload
     quick = dict(concurrency_limit=None, show_progress="hidden")
     dataset.input(ui.defaults_for, dataset, setting_outputs[1:] + [points_text, upload], **quick,
                   api_visibility="private")
@@ -241,12 +242,15 @@ def advanced_settings(c):
                            info="R1 penalty: keeps D smooth around real data")
         clusters = _number("clusters (0 = off)", c.clusters, "clusters", precision=0,
                            info="k-means groups G and D are told about: fewer dropped modes")
+        max_images = _number("max_images (0 = all)", c.max_images, "max-images", precision=0, step=50,
+                             info="train on only this many images (the same ones every epoch)")
     augment = gr.Checkbox(c.augment, label="augment: shift images before D sees them (helps with few images)",
                           elem_id="augment")
     conditional = gr.Radio(["auto", "on", "off"], value="auto", label="conditional: G makes the class it is asked for "
                            "(auto: when the data has classes)", elem_id="conditional")
     return dict(width=width, latent_dim=latent_dim, batch_size=batch_size, d_steps=d_steps, seed=seed, ema=ema,
-                r1_gamma=r1_gamma, augment=augment, conditional=conditional, clusters=clusters)
+                r1_gamma=r1_gamma, augment=augment, conditional=conditional, clusters=clusters,
+                max_images=max_images)
 
 
 def timeline_controls():

@@ -12,7 +12,8 @@ MAX_PARAMETERS = 32            # a longer query is not a link this page made
 # Query parameter (the CLI flag's name) → config field, in the order a link lists them.
 PARAMETERS = {"loss": "loss", "width": "width", "latent-dim": "latent_dim", "batch-size": "batch_size",
               "lr-g": "lr_g", "lr-d": "lr_d", "d-steps": "d_steps", "seed": "seed", "ema": "ema",
-              "r1-gamma": "r1_gamma", "augment": "augment", "conditional": "conditional", "clusters": "clusters"}
+              "r1-gamma": "r1_gamma", "augment": "augment", "conditional": "conditional", "clusters": "clusters",
+              "max-images": "max_images"}
 # Named datasets only: a link never carries a path or data (drawn points stay on the page that drew them).
 LINKABLE_DATASETS = tuple(name for name in TOY_DATASETS + IMAGE_DATASETS if name != "points")
 GRADIO_PARAMETERS = ("__theme", "view", "lang")      # Gradio's own page parameters, not settings

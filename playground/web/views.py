@@ -30,6 +30,7 @@ def status_line(snapshot, live_status=None) -> str:
     config = snapshot.config
     if config is not None:
         text += f" · learning rates: G {config.lr_g:g}, D {config.lr_d:g}" + labels_used(config)
+        text += f" · max_images {config.max_images:,}" if config.max_images else ""
     return text + (f"\n\n**Error:** {snapshot.error}" if snapshot.error else "")
 
 
@@ -154,8 +155,10 @@ def class_label(sampler, label):
 # A setting named at the start of an error ("lr_d must be between...") → the element id of its field on the page.
 FIELD_IDS = {"loss": "loss", "width": "width", "latent_dim": "latent-dim", "batch_size": "batch-size", "lr_g": "lr-g",
              "lr_d": "lr-d", "d_steps": "d-steps", "seed": "seed", "ema": "ema", "r1_gamma": "r1-gamma",
-             "clusters": "clusters", "points": "points", "steps": "step-n", "name": "run-name"}
-ADVANCED_FIELDS = {"width", "latent_dim", "batch_size", "d_steps", "seed", "ema", "r1_gamma", "clusters"}
+             "clusters": "clusters", "max_images": "max-images", "points": "points", "steps": "step-n",
+             "name": "run-name"}
+ADVANCED_FIELDS = {"width", "latent_dim", "batch_size", "d_steps", "seed", "ema", "r1_gamma", "clusters",
+                   "max_images"}
 
 
 EXPLORE_FIELD_IDS = {"seed": "explore-seed", "class": "explore-class", "cluster": "explore-class",

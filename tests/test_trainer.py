@@ -190,3 +190,18 @@ def test_a_failing_evaluation_is_shown_not_swallowed(trainer, monkeypatch):
     trainer.start()
     assert wait_for(lambda: trainer.snapshot().status == "error")
     assert "classifier file is unreadable" in trainer.snapshot().error
+
+
+def test_cheap_metrics_come_every_second_not_every_ten():
+    # The newcomer saw "0 of 8" modes for 10 s while the plot showed all 8: a toy's evaluation costs
+    # milliseconds, so it comes again after MIN_METRICS_SECONDS, well before the 10 s longest wait.
+    trainer = Trainer(default_config("ring", **TINY_TOY), publish_interval=0.1)
+    try:
+        trainer.start()
+        assert wait_for(lambda: "step" in trainer.snapshot().metrics), trainer.snapshot().error
+        first = trainer.snapshot().metrics["step"]
+        started = time.perf_counter()
+        assert wait_until(lambda: trainer.snapshot().metrics["step"] > first, timeout=8.0)
+        assert time.perf_counter() - started < trainer.metrics_interval
+    finally:
+        trainer.stop()

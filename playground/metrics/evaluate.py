@@ -53,6 +53,10 @@ def live_metrics(sampler, dataset: datasets.Dataset, n: int = LIVE_SAMPLES):
 # One metrics thread for the whole process: training never waits for metrics and sessions cannot pile them up;
 # their CPU still comes out of training, hence trainer.METRICS_SECONDS (measured: docs/performance.md).
 _METRICS_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gan-metrics")
+# The wait between evaluations is this many times the last one's duration (so they take ~2% of the CPU), at least
+# MIN_METRICS_SECONDS: a toy's (~3 ms) come every second, so the table keeps up with the plot; digits' every ~7 s.
+METRICS_COST_FACTOR = 50
+MIN_METRICS_SECONDS = 1.0
 
 
 class LiveMetrics:
@@ -64,7 +68,8 @@ class LiveMetrics:
     """
 
     def __init__(self, interval: float):
-        self.interval = interval
+        self.interval = interval            # the longest wait between evaluations
+        self._wait = min(interval, MIN_METRICS_SECONDS)
         self._pending: Future | None = None
         self._last_start, self._last_step = -np.inf, None
 
@@ -75,21 +80,30 @@ class LiveMetrics:
         result = None
         if self._pending is not None and (wait or self._pending.done()):
             finished, self._pending = self._pending, None
-            result = finished.result()     # re-raises a failed evaluation: the trainer shows it
+            result = self._taken(finished)
         now = time.perf_counter()
         stale = wait and step != self._last_step
-        if self._pending is None and (stale or now - self._last_start >= self.interval):
+        if self._pending is None and (stale or now - self._last_start >= self._wait):
             self._last_start, self._last_step = now, step
             future = _METRICS_THREAD.submit(_live_result, sampler, dataset, step)
             if wait:
-                result = future.result()
+                result = self._taken(future)
             else:
                 self._pending = future
         return result
 
+    def _taken(self, future: Future) -> tuple:
+        """(metrics, warning, step) of a finished evaluation (re-raising a failed one: the trainer shows it); the
+        next one is due after a wait that keeps evaluations to a small share of the CPU."""
+        values, warning, step, seconds = future.result()
+        self._wait = min(self.interval, max(MIN_METRICS_SECONDS, seconds * METRICS_COST_FACTOR))
+        return values, warning, step
+
 
 def _live_result(sampler, dataset, step):
-    return (*live_metrics(sampler, dataset), step)
+    started = time.perf_counter()
+    values, warning = live_metrics(sampler, dataset)
+    return values, warning, step, time.perf_counter() - started
 
 
 def full_report(sampler, dataset: datasets.Dataset, n: int = 2000) -> dict:

@@ -23,8 +23,8 @@ from playground.training.timeline import Timeline, frame_shape
 
 
 COLLAPSE_GRACE_STEPS = 300   # no collapse warnings before this step
-# Live metrics run beside training, but on 2 cores their CPU comes out of training: every 10 s keeps that cost
-# small (measured: docs/performance.md).
+# Live metrics run beside training, but on 2 cores their CPU comes out of training: at most every 10 s keeps that
+# cost small (measured: docs/performance.md); cheap ones come sooner (evaluate.LiveMetrics).
 METRICS_SECONDS = 10.0
 
 

@@ -8,8 +8,8 @@ import pytest
 from conftest import wait_for
 
 from playground.engine.config import default_config
-from playground.web.saved_runs import (SamplerCache, checkpoint_choices, owner_checkpoints_root, save_session_run,
-                                       unpack_run_zip, zip_run)
+from playground.web.saved_runs import (NoRoomToSave, SamplerCache, checkpoint_choices, owner_checkpoints_root,
+                                       save_for_download, save_session_run, unpack_run_zip, zip_run)
 from playground.data.images import DataError
 from playground.data.points import parse_points
 from playground.web.sessions import BusyError, SessionError, SessionRegistry, checkpoints_root
@@ -208,6 +208,28 @@ def test_save_zip_unpack_round_trip(stepped, tmp_path):
     save_session_run(session, "my-run", tmp_path)                # its own run it may update
     labels = [label for label, _ in checkpoint_choices(tmp_path, session.owner_key())]
     assert labels == ["bundled: unpacked", "saved: my-run"]
+
+
+def test_saved_runs_are_capped_per_browser_and_for_the_server_and_a_refused_run_can_be_downloaded(
+        stepped, tmp_path, monkeypatch):
+    from playground.engine.checkpoints import load_run
+
+    monkeypatch.setenv("GAN_MAX_SAVED_RUNS", "2")
+    session = stepped.session("alice")
+    save_session_run(session, "first", tmp_path)
+    save_session_run(session, "second", tmp_path)
+    with pytest.raises(NoRoomToSave, match="you have 2 saved runs"):
+        save_session_run(session, "third", tmp_path)
+    save_session_run(session, "first", tmp_path)                 # saving over one of its own names still works
+    downloadable = save_for_download(session, "third")
+    assert load_run(downloadable).step == 2
+    assert [label for label, _ in checkpoint_choices(tmp_path, session.owner_key())] == ["saved: first",
+                                                                                         "saved: second"]
+    monkeypatch.setenv("GAN_MAX_SAVED_RUNS", "20")
+    monkeypatch.setenv("GAN_MAX_SAVED_MB", "0.01")              # two small runs are over 10 KB
+    stepped.step("bob", ring(), None, 1, "both")
+    with pytest.raises(NoRoomToSave, match="room for saved runs is full"):
+        save_session_run(stepped.session("bob"), "bobs", tmp_path)
 
 
 def test_save_needs_a_run(registry, tmp_path):

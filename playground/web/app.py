@@ -17,8 +17,8 @@ from playground.engine.config import default_config
 from playground.training.snapshot import empty_snapshot
 from playground.data.uploads import UploadLimits
 from playground.text import shown
-from playground.web.saved_runs import (checkpoint_choices, owner_checkpoints_root, save_session_run, unpack_run_zip,
-                                       zip_run)
+from playground.web.saved_runs import (NoRoomToSave, checkpoint_choices, owner_checkpoints_root, save_for_download,
+                                       save_session_run, unpack_run_zip, zip_run)
 from playground.web.memory import freeze_startup_objects
 from playground.data.points import parse_points
 from playground.web.sessions import SessionError, SessionRegistry, checkpoints_root, import_engine
@@ -232,9 +232,13 @@ class PlaygroundUI:
     @reported(3)
     def save(self, request: gr.Request, name):
         session = session_of(self, request)
-        folder = save_session_run(session, name, self.root)
+        try:
+            folder = save_session_run(session, name, self.root)
+            note = f"Saved as {folder.name!r} (step {session.saved_step}); it is in the checkpoint lists now."
+        except NoRoomToSave as exc:
+            folder = save_for_download(session, name)
+            note = f"Not kept on the server: {exc}. Download the zip to keep this run; you can load it back later."
         archive = zip_run(folder, session.temp_dir())
-        note = f"Saved as {folder.name!r} (step {session.saved_step}); it is in the checkpoint lists now."
         return (str(archive), *self.checkpoint_dropdowns(request)), note
 
     @reported(SETTING_OUTPUTS + RUN_OUTPUTS)

@@ -16,7 +16,11 @@ from collections import OrderedDict
 
 from playground.engine.run_files import REQUIRED_FILES, RUN_FILES
 from playground.text import shown
-from playground.web.sessions import Session, SessionError
+from playground.web.sessions import Session, SessionError, env_number
+
+# Saved runs are kept on the server's disk: a cap per browser, and one for all of them together (running-in-public.md).
+DEFAULT_MAX_SAVED_RUNS = 20
+DEFAULT_MAX_SAVED_MB = 2000
 
 
 class SamplerCache:
@@ -71,23 +75,57 @@ def checkpoint_choices(root, owner: str | None) -> list[tuple[str, str]]:
     return ([(f"bundled: {p.name}", str(p)) for p in bundled] + [(f"saved: {p.name}", str(p)) for p in saved])
 
 
+class NoRoomToSave(SessionError):
+    """The saved-run caps are reached; the run can still be downloaded (save_for_download)."""
+
+
 def save_session_run(session: Session, name: str, root) -> pathlib.Path:
     """Save the session's run as checkpoints/user/<owner>/<name>. A name is claimed atomically (two saves racing
     for it: one wins, the other is told it exists); only the session that saved a name may save over it."""
-    from playground.engine.checkpoints import safe_run_name, save_run
+    name = _checked_name(name)
+    target = owner_checkpoints_root(root, session.owner_key()) / name
+    if name not in session.saved_names:
+        check_room_to_save(root, target.parent)
+    session.saved_step = _write(session, target, replace=name in session.saved_names)
+    session.saved_names.add(name)
+    return target
 
-    name = safe_run_name(name)
+
+def save_for_download(session: Session, name: str) -> pathlib.Path:
+    """The session's run written to its temporary folder only, for a zip download (not listed, not kept)."""
+    target = session.temp_dir() / "download" / _checked_name(name)
+    _write(session, target, replace=True)
+    return target
+
+
+def _checked_name(name: str) -> str:
+    from playground.engine.checkpoints import safe_run_name
+
+    return safe_run_name(name)
+
+
+def _write(session: Session, target: pathlib.Path, replace: bool) -> int:
+    from playground.engine.checkpoints import save_run
+
     trainer = session.trainer
     if trainer is None or trainer.run is None:
         raise SessionError("there is no run to save yet; press Train (or Step) first")
-    target = owner_checkpoints_root(root, session.owner_key()) / name
     with trainer.lock:           # between two training steps, so the files describe one consistent step
         trainer.keep_record()
-        save_run(trainer.run, target, replace=name in session.saved_names)
-        step = trainer.run.step
-    session.saved_names.add(name)
-    session.saved_step = step
-    return target
+        save_run(trainer.run, target, replace=replace)
+        return trainer.run.step
+
+
+def check_room_to_save(root, owner_folder: pathlib.Path, environ=None) -> None:
+    """Refuse a new saved run beyond GAN_MAX_SAVED_RUNS for this browser or GAN_MAX_SAVED_MB for the server."""
+    most = int(env_number("GAN_MAX_SAVED_RUNS", DEFAULT_MAX_SAVED_RUNS, int, environ))
+    if owner_folder.is_dir() and sum(1 for p in owner_folder.iterdir() if not p.name.startswith(".")) >= most:
+        raise NoRoomToSave(f"you have {most} saved runs, as many as one browser may keep here; save over one of "
+                           "your names to keep it here")
+    budget = env_number("GAN_MAX_SAVED_MB", DEFAULT_MAX_SAVED_MB, float, environ) * 2**20
+    used = sum(f.stat().st_size for f in user_checkpoints_root(root).rglob("*") if f.is_file())
+    if used >= budget:
+        raise NoRoomToSave("the server's room for saved runs is full")
 
 
 def zip_run(directory, out_dir) -> pathlib.Path:

@@ -61,7 +61,7 @@ class BusyError(SessionError):
     """Every training slot on this server is taken."""
 
 
-def _env_number(name: str, default: float, kind=float, environ=None) -> float:
+def env_number(name: str, default: float, kind=float, environ=None) -> float:
     environ = os.environ if environ is None else environ
     text = environ.get(name)
     if text is None or text.strip() == "":
@@ -135,11 +135,11 @@ class SessionRegistry:
 
     @classmethod
     def from_env(cls, environ=None) -> "SessionRegistry":
-        return cls(max_trainings=int(_env_number("GAN_MAX_TRAININGS", DEFAULT_MAX_TRAININGS, int, environ)),
-                   max_train_seconds=_env_number("GAN_MAX_TRAIN_SECONDS", DEFAULT_MAX_TRAIN_SECONDS, float, environ),
-                   max_per_visitor=int(_env_number("GAN_MAX_TRAININGS_PER_VISITOR", DEFAULT_MAX_PER_VISITOR, int,
+        return cls(max_trainings=int(env_number("GAN_MAX_TRAININGS", DEFAULT_MAX_TRAININGS, int, environ)),
+                   max_train_seconds=env_number("GAN_MAX_TRAIN_SECONDS", DEFAULT_MAX_TRAIN_SECONDS, float, environ),
+                   max_per_visitor=int(env_number("GAN_MAX_TRAININGS_PER_VISITOR", DEFAULT_MAX_PER_VISITOR, int,
                                                    environ)),
-                   max_built_runs=int(_env_number("GAN_MAX_BUILT_RUNS", DEFAULT_MAX_BUILT_RUNS, int, environ)))
+                   max_built_runs=int(env_number("GAN_MAX_BUILT_RUNS", DEFAULT_MAX_BUILT_RUNS, int, environ)))
 
     @property
     def max_built_runs(self) -> int | None:

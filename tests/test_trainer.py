@@ -194,7 +194,7 @@ def test_a_failing_evaluation_is_shown_not_swallowed(trainer, monkeypatch):
 
 def test_cheap_metrics_come_every_second_not_every_ten():
     # The newcomer saw "0 of 8" modes for 10 s while the plot showed all 8: a toy's evaluation costs
-    # milliseconds, so it comes again after MIN_METRICS_SECONDS, well before the 10 s longest wait.
+    # milliseconds, so it comes again after TOY_METRICS_SECONDS, well before the trainer's 10 s.
     trainer = Trainer(default_config("ring", **TINY_TOY), publish_interval=0.1)
     try:
         trainer.start()

@@ -53,10 +53,9 @@ def live_metrics(sampler, dataset: datasets.Dataset, n: int = LIVE_SAMPLES):
 # One metrics thread for the whole process: training never waits for metrics and sessions cannot pile them up;
 # their CPU still comes out of training, hence trainer.METRICS_SECONDS (measured: docs/performance.md).
 _METRICS_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gan-metrics")
-# The wait between evaluations is this many times the last one's duration (so they take ~2% of the CPU), at least
-# MIN_METRICS_SECONDS: a toy's (~3 ms) come every second, so the table keeps up with the plot; digits' every ~7 s.
-METRICS_COST_FACTOR = 50
-MIN_METRICS_SECONDS = 1.0
+# A 2D toy's metrics are histograms of 1,000 points (milliseconds), so they come every second and the table keeps
+# up with the plot; images' run a classifier, so they keep the trainer's longer interval.
+TOY_METRICS_SECONDS = 1.0
 
 
 class LiveMetrics:
@@ -68,8 +67,7 @@ class LiveMetrics:
     """
 
     def __init__(self, interval: float):
-        self.interval = interval            # the longest wait between evaluations
-        self._wait = min(interval, MIN_METRICS_SECONDS)
+        self.interval = interval
         self._pending: Future | None = None
         self._last_start, self._last_step = -np.inf, None
 
@@ -80,30 +78,22 @@ class LiveMetrics:
         result = None
         if self._pending is not None and (wait or self._pending.done()):
             finished, self._pending = self._pending, None
-            result = self._taken(finished)
+            result = finished.result()     # re-raises a failed evaluation: the trainer shows it
         now = time.perf_counter()
         stale = wait and step != self._last_step
-        if self._pending is None and (stale or now - self._last_start >= self._wait):
+        interval = min(self.interval, TOY_METRICS_SECONDS) if dataset.kind == "toy" else self.interval
+        if self._pending is None and (stale or now - self._last_start >= interval):
             self._last_start, self._last_step = now, step
             future = _METRICS_THREAD.submit(_live_result, sampler, dataset, step)
             if wait:
-                result = self._taken(future)
+                result = future.result()
             else:
                 self._pending = future
         return result
 
-    def _taken(self, future: Future) -> tuple:
-        """(metrics, warning, step) of a finished evaluation (re-raising a failed one: the trainer shows it); the
-        next one is due after a wait that keeps evaluations to a small share of the CPU."""
-        values, warning, step, seconds = future.result()
-        self._wait = min(self.interval, max(MIN_METRICS_SECONDS, seconds * METRICS_COST_FACTOR))
-        return values, warning, step
-
 
 def _live_result(sampler, dataset, step):
-    started = time.perf_counter()
-    values, warning = live_metrics(sampler, dataset)
-    return values, warning, step, time.perf_counter() - started
+    return (*live_metrics(sampler, dataset), step)
 
 
 def full_report(sampler, dataset: datasets.Dataset, n: int = 2000) -> dict:

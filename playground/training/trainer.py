@@ -24,7 +24,7 @@ from playground.training.timeline import Timeline, frame_shape
 
 COLLAPSE_GRACE_STEPS = 300   # no collapse warnings before this step
 # Live metrics run beside training, but on 2 cores their CPU comes out of training: at most every 10 s keeps that
-# cost small (measured: docs/performance.md); cheap ones come sooner (evaluate.LiveMetrics).
+# cost small (measured: docs/performance.md); a 2D toy's cheap ones come every second (evaluate.LiveMetrics).
 METRICS_SECONDS = 10.0
 
 

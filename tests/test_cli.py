@@ -12,6 +12,19 @@ def cli(*args, timeout=300):
                           timeout=timeout)
 
 
+def clis(*calls, timeout=300):
+    """Independent commands at once (each loads TensorFlow, mostly on one core); their results, in order."""
+    processes = [subprocess.Popen([sys.executable, "-m", "playground", *args], stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True) for args in calls]
+    try:
+        outputs = [p.communicate(timeout=timeout) for p in processes]
+        return [subprocess.CompletedProcess(p.args, p.returncode, *out) for p, out in zip(processes, outputs)]
+    finally:
+        for p in processes:
+            p.kill()
+            p.wait()
+
+
 @pytest.fixture(scope="module")
 def ring_checkpoint(tmp_path_factory):
     out = tmp_path_factory.mktemp("runs") / "ring"
@@ -22,15 +35,15 @@ def ring_checkpoint(tmp_path_factory):
 
 
 def test_train_sample_eval_on_ring(ring_checkpoint, tmp_path):
-    out = tmp_path / "ring.npy"
-    result = cli("sample", "--checkpoint", str(ring_checkpoint), "--n", "100", "--out", str(out), "--seed", "4")
+    out, again = tmp_path / "ring.npy", tmp_path / "again.npy"
+    sample = ["sample", "--checkpoint", str(ring_checkpoint), "--n", "100", "--seed", "4"]
+    result, repeated, report = clis([*sample, "--out", str(out)], [*sample, "--out", str(again)],
+                                    ["eval", "--checkpoint", str(ring_checkpoint), "--n", "200"])
     assert result.returncode == 0, result.stderr
     points = np.load(out)
     assert points.shape == (100, 2) and points.dtype == np.float32
-    again = tmp_path / "again.npy"
-    cli("sample", "--checkpoint", str(ring_checkpoint), "--n", "100", "--out", str(again), "--seed", "4")
+    assert repeated.returncode == 0, repeated.stderr
     np.testing.assert_array_equal(points, np.load(again))
-    report = cli("eval", "--checkpoint", str(ring_checkpoint), "--n", "200")
     assert report.returncode == 0, report.stderr
     values = json.loads(report.stdout)
     assert values["num_modes"] == 8 and 0 <= values["high_quality_share"] <= 1
@@ -43,11 +56,14 @@ def test_conditional_digits_sample_with_label(tmp_path):
     assert result.returncode == 0, result.stderr
     assert json.loads((run / "config.json").read_text())["max_images"] == 30
     out = tmp_path / "d.npy"
-    assert cli("sample", "--checkpoint", str(run), "--n", "5", "--label", "3", "--out", str(out)).returncode == 0
+    sample = ["sample", "--checkpoint", str(run), "--n", "5"]
+    good, bad = clis([*sample, "--label", "3", "--out", str(out)],
+                     [*sample, "--label", "12", "--out", str(tmp_path / "x.npy")])
+    assert good.returncode == 0, good.stderr
     images = np.load(out)
     assert images.shape == (5, 28, 28, 1) and images.min() >= -1 and images.max() <= 1
-    bad = cli("sample", "--checkpoint", str(run), "--n", "5", "--label", "12", "--out", str(out))
     assert bad.returncode == 2 and "--label must be between 0 and 9" in bad.stderr
+    assert not (tmp_path / "x.npy").exists()
 
 
 @pytest.mark.parametrize("args, words", [

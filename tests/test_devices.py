@@ -12,9 +12,10 @@ from playground.engine import devices
 
 BUNDLED_DIGITS = pathlib.Path(__file__).resolve().parent.parent / "checkpoints" / "digits"
 
-# argv: devices, output folder, checkpoints to resume. Prints one JSON object: each run's logs per call.
+# argv: devices, output folder, checkpoints to resume (each waited for until its meta.json, written last, is there:
+# the two children run at once). Prints one JSON object: each run's logs per call.
 CHILD = r"""
-import json, sys
+import json, os, sys, time
 import tensorflow as tf
 from playground.engine import devices
 
@@ -53,6 +54,9 @@ result["restored"] = all((c == value).all() for c, value in copies)
 # ring: WGAN-GP, fresh fakes for G, two D steps per G step inside a chunk
 result["ring"] = [Run.build(default_config("ring", seed=3, batch_size=32, loss="wgan-gp", d_steps=2)).train_chunk(2)]
 for directory in resumes:
+    deadline = time.monotonic() + 600
+    while not os.path.exists(os.path.join(directory, "meta.json")) and time.monotonic() < deadline:
+        time.sleep(0.1)
     resumed = load_run(directory)
     result["resumed " + directory] = [resumed.train_chunk(2)]
     result["step " + directory] = resumed.step
@@ -60,11 +64,24 @@ print(json.dumps(result))
 """
 
 
-def child(wanted, out, *resumes):
-    done = subprocess.run([sys.executable, "-c", CHILD, wanted, str(out), *map(str, resumes)],
-                          capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
+def started(wanted, out, *resumes):
+    return subprocess.Popen([sys.executable, "-c", CHILD, wanted, str(out), *map(str, resumes)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def results(*children):
+    """Each child's JSON; the first failure ends them all (the one-device child would wait for a checkpoint)."""
+    outputs = []
+    try:
+        for child in children:
+            stdout, stderr = child.communicate(timeout=600)
+            assert child.returncode == 0, stderr[-3000:]
+            outputs.append(json.loads(stdout.strip().splitlines()[-1]))
+    finally:
+        for child in children:
+            child.kill()
+            child.wait()
+    return outputs
 
 
 def assert_same_logs(left, right):
@@ -82,8 +99,8 @@ def weights(folder):
 
 
 def test_two_devices_train_as_one_and_checkpoints_move_between_them(tmp_path):
-    two = child("2", tmp_path / "two", BUNDLED_DIGITS)
-    one = child("1", tmp_path / "one", BUNDLED_DIGITS, tmp_path / "two" / "digits")
+    two, one = results(started("2", tmp_path / "two", BUNDLED_DIGITS),        # both at once: one core each
+                       started("1", tmp_path / "one", BUNDLED_DIGITS, tmp_path / "two" / "digits"))
     assert two["describe"] == "training on 2 logical CPU devices (MirroredStrategy)"
     assert one["describe"] == "training on the CPU"
     assert "already set up its devices" in one["late"] and "GAN_DEVICES" in one["late"]

@@ -16,8 +16,6 @@ import re
 
 import pytest
 
-from test_app_start import served_app               # tests/ is on sys.path (pytest's default import mode)
-from test_ui import prepared_checkpoints
 
 ARTIFACTS = pathlib.Path(__file__).resolve().parent / "artifacts"
 CHROMIUM = "/usr/bin/chromium"
@@ -67,11 +65,8 @@ LOSS_PLOT_JS = """() => {
 
 
 @pytest.fixture(scope="module")
-def app_url(tmp_path_factory):
-    require_chromium()
-    root = prepared_checkpoints(tmp_path_factory)      # runs the test saves land in a temp copy, not checkpoints/
-    with served_app(tmp_path_factory.mktemp("log") / "app.log", GAN_CHECKPOINTS_DIR=str(root)) as url:
-        yield url
+def app_url(e2e_app_url):
+    return e2e_app_url                                 # one `python app.py` for the browser tests (conftest.py)
 
 
 @pytest.fixture(scope="module")

@@ -6,26 +6,21 @@ import re
 
 import pytest
 
-from test_app_start import served_app
-from test_ui import prepared_checkpoints
-from test_ui_e2e import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, error_overlays, require_chromium, status_step, wait_until
+from test_ui_e2e import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, error_overlays, status_step, wait_until
 
 STATUS_IS = "(word) => document.querySelector('#status').innerText.startsWith(word)"
 
 
 @pytest.fixture(scope="module")
-def browser(tmp_path_factory):
+def browser(e2e_app_url):
     from playwright.sync_api import sync_playwright
 
-    require_chromium()
-    root = prepared_checkpoints(tmp_path_factory)
-    with served_app(tmp_path_factory.mktemp("log") / "app.log", GAN_CHECKPOINTS_DIR=str(root)) as url:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            browser.url = url
-            ARTIFACTS.mkdir(exist_ok=True)
-            yield browser
-            browser.close()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser.url = e2e_app_url
+        ARTIFACTS.mkdir(exist_ok=True)
+        yield browser
+        browser.close()
 
 
 def open_page(browser, width=1280, height=900):

@@ -17,6 +17,9 @@ from playground.engine.run import Run
 # A replacement is built this long after a ready run is taken: not in the seconds when the visitor who took it
 # (or the next one) is starting, which on 2 cores it would slow.
 REFILL_DELAY_SECONDS = 20.0
+# Then it waits until no run of this process trains: building and tracing one stalls a training run for ~3 s
+# (docs/performance.md). On a server that is never quiet it is built after this long all the same.
+REFILL_MAX_WAIT_SECONDS = 300.0
 
 
 @dataclass
@@ -55,19 +58,23 @@ class ReadyRuns:
     def add(self, config: TrainConfig) -> None:
         self._refill(config)
 
-    def take(self, config: TrainConfig, points=None) -> ReadyRun | None:
-        """The ready run for exactly `config` (then a new one is prepared in the background), or None."""
+    def take(self, config: TrainConfig, points=None, quiet=None) -> ReadyRun | None:
+        """The ready run for exactly `config` (then a new one is prepared in the background, once `quiet()` says
+        nothing trains), or None."""
         if points is not None:
             return None
         with self._lock:
             ready = self._ready.pop(config, None)
         if ready is not None:
-            threading.Thread(target=self._refill, args=(config, REFILL_DELAY_SECONDS), name="ready-run",
+            threading.Thread(target=self._refill, args=(config, REFILL_DELAY_SECONDS, quiet), name="ready-run",
                              daemon=True).start()
         return ready
 
-    def _refill(self, config: TrainConfig, delay: float = 0.0) -> None:
+    def _refill(self, config: TrainConfig, delay: float = 0.0, quiet=None) -> None:
         time.sleep(delay)
+        deadline = time.monotonic() + REFILL_MAX_WAIT_SECONDS
+        while quiet is not None and not quiet() and time.monotonic() < deadline:
+            time.sleep(1.0)
         started = time.perf_counter()
         try:
             ready = prepare(config)

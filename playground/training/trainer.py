@@ -8,6 +8,7 @@ methods below and reads `snapshot()`.
 from __future__ import annotations
 
 import threading
+import weakref
 
 import numpy as np
 
@@ -26,6 +27,14 @@ COLLAPSE_GRACE_STEPS = 300   # no collapse warnings before this step
 # Live metrics run beside training, but on 2 cores their CPU comes out of training: at most every 10 s keeps that
 # cost small (measured: docs/performance.md); a 2D toy's cheap ones come every second (evaluate.LiveMetrics).
 METRICS_SECONDS = 10.0
+
+
+_TRAINERS = weakref.WeakSet()     # this process's trainers, so a background job can wait for a quiet moment
+
+
+def none_training() -> bool:
+    """True when no trainer of this process is training (paused, stopped or idle ones do not count)."""
+    return not any(trainer._status == "running" for trainer in list(_TRAINERS))
 
 
 class TrainerError(RuntimeError):
@@ -59,6 +68,7 @@ class Trainer:
         self._live = evaluate.LiveMetrics(metrics_interval)
         self._real_view = None
         self._snapshot = empty_snapshot(self.config)
+        _TRAINERS.add(self)
         if run is not None:
             self._restore(run)
             self._publish()
@@ -193,7 +203,7 @@ class Trainer:
     def _ensure_run(self, ready_ok: bool = True) -> Run:
         """Build the run, or take a ready one (built and traced ahead, ready.py) when it may start at step 1."""
         if self._run is None:
-            ready = READY_RUNS.take(self._next_config, self.points) if ready_ok else None
+            ready = READY_RUNS.take(self._next_config, self.points, quiet=none_training) if ready_ok else None
             if ready is None:
                 self._run = Run.build(self._next_config, self.points)
             else:

@@ -286,7 +286,7 @@ def test_save_download_and_load_back(server, client):
     with pytest.MonkeyPatch.context() as env:                          # beyond the cap: a zip, not a saved run
         env.setenv("GAN_MAX_SAVED_RUNS", "1")
         archive_only, capped_list, _, capped_note = client.predict("over-cap", api_name="/save")
-    assert "Not kept on the server: you have 1 saved runs" in html.unescape(capped_note)
+    assert "Not kept on the server: you have 1 saved run, as many as" in html.unescape(capped_note)
     assert archive_only.endswith("over-cap.zip") and "saved: over-cap" not in dict(capped_list["choices"])
 
     client.predict("both", 2, *TINY_RING, api_name="/step")      # 2 unsaved steps now: kept, never dropped

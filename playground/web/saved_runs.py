@@ -120,8 +120,8 @@ def check_room_to_save(root, owner_folder: pathlib.Path, environ=None) -> None:
     """Refuse a new saved run beyond GAN_MAX_SAVED_RUNS for this browser or GAN_MAX_SAVED_MB for the server."""
     most = int(env_number("GAN_MAX_SAVED_RUNS", DEFAULT_MAX_SAVED_RUNS, int, environ))
     if owner_folder.is_dir() and sum(1 for p in owner_folder.iterdir() if not p.name.startswith(".")) >= most:
-        raise NoRoomToSave(f"you have {most} saved runs, as many as one browser may keep here; save over one of "
-                           "your names to keep it here")
+        raise NoRoomToSave(f"you have {most} saved run{'s' if most > 1 else ''}, as many as one browser may keep "
+                           "here; save over one of your names to keep it here")
     budget = env_number("GAN_MAX_SAVED_MB", DEFAULT_MAX_SAVED_MB, float, environ) * 2**20
     used = sum(f.stat().st_size for f in user_checkpoints_root(root).rglob("*") if f.is_file())
     if used >= budget:

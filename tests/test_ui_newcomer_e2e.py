@@ -43,9 +43,12 @@ def test_a_newcomers_path_preview_experiment_train_stop_train_timeline_gif(brows
     assert page.input_value("#loss input") == "standard"
     page.screenshot(path=str(ARTIFACTS / "newcomer_experiment.png"), full_page=True)
 
+    page.click("#timeline-gif-button")                    # nothing trained yet: the timeline's area says so
+    wait_until(page, "() => /timeline is empty/.test(document.querySelector('#timeline-message').innerText)")
     page.click("#train-button")
     wait_until(page, "() => /running · step [1-9]/.test(document.querySelector('#status').innerText)")
     assert page.inner_text("#message").strip() == "", "the next action clears the old message"
+    assert page.inner_text("#timeline-message").strip() == "", "a new run makes the timeline's old note stale"
     assert page.is_enabled("#pause-button") and page.is_disabled("#resume-button")
     assert "Step: pause first" in page.inner_text("#controls-hint")
     page.wait_for_timeout(2000)

@@ -208,6 +208,10 @@ def train_tab(ui, status_text, loss_chart):
                                  api_name="timeline_gif", concurrency_limit=2)
     wire_lab(ui.lab, dict(view, **share, **compare, draw_pad=draw_pad, message=message), dataset, settings,
              setting_outputs, run_outputs)
+    areas = [timeline["message"], view["lab_message"], compare["compare_message"]]
+    run_buttons = [controls[name] for name in ("train", "pause", "resume", "stop", "step", "reset")]
+    for button in (*run_buttons, load_button, load_zip_button, bring_back_button):
+        button.click(None, None, areas, js=f"() => {[''] * len(areas)}")   # a new run makes their notes stale
     return dict(checkpoint_list=checkpoint_list, save_button=save_button, run_name=run_name, download=download,
                 run_outputs=run_outputs, timer=timer, message=message, dataset=dataset, data_preview=data_preview)
 

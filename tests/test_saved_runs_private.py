@@ -1,7 +1,6 @@
 """Saved runs belong to the browser that saved it (issue 19, items 2 and 3): through the API, in a real browser
 (the secret kept with gr.BrowserState), and two sessions racing for one name. Real server, tiny real runs."""
 import json
-import os
 import pathlib
 import threading
 
@@ -15,7 +14,7 @@ from playground.web.sessions import SessionRegistry
 from playground.web.visitors import owner_of, valid_browser_secret
 from test_public_safety import error_of, launched
 from test_ui import TINY_RING, prepared_checkpoints, wait_for
-from test_ui_e2e import CHROMIUM, CHROMIUM_ARGS
+from test_ui_e2e import CHROMIUM, CHROMIUM_ARGS, require_chromium
 
 SLIDERS = [0.0] * 6
 
@@ -74,9 +73,10 @@ def test_a_secret_that_is_missing_or_made_up_is_replaced_by_a_new_one(server):
     assert registry.session("visitor-3").owner == registry.session("visitor-1").owner
 
 
-@pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs Debian's chromium at /usr/bin/chromium")
 def test_the_browser_keeps_its_secret_across_tabs_and_reloads_and_another_browser_does_not_share_it(server):
     from playwright.sync_api import sync_playwright
+
+    require_chromium()
 
     registry = server["registry"]
 

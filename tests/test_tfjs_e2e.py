@@ -5,7 +5,6 @@ values, truncation, class, interpolation frame) for the bundled digits and ring,
 refresh, to within 2/255 per pixel (points: 1e-3 of the data's range). No server work per drag: 50 slider moves
 send no request at all.
 """
-import os
 import pathlib
 
 import numpy as np
@@ -17,9 +16,8 @@ from playground.web import plots
 from playground.web.layout import PAGE_DIRECTIONS
 from playground.web.sessions import SessionRegistry
 from test_ui import free_port, prepared_checkpoints   # tests/ is on sys.path (pytest's default import mode)
+from test_ui_e2e import CHROMIUM, require_chromium
 
-CHROMIUM = "/usr/bin/chromium"
-pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs Debian's chromium at /usr/bin/chromium")
 
 # Sets one of the page's controls the way a user does: a new value, then an `input` event.
 SET_JS = """([selector, value]) => {
@@ -50,6 +48,7 @@ def server(tmp_path_factory):
 def page(server):
     from playwright.sync_api import sync_playwright
 
+    require_chromium()
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         page = browser.new_page(viewport={"width": 1400, "height": 1000})

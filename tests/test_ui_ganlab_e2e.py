@@ -6,9 +6,7 @@ import math
 
 import pytest
 
-from test_ui_e2e import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, app_url, status_step, wait_until  # noqa: F401
-
-pytestmark = pytest.mark.skipif(not __import__("os").path.exists(CHROMIUM), reason="needs chromium")
+from test_ui_e2e import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, app_url, wait_until  # noqa: F401 (app_url: a fixture)
 
 # A trace of a live plot, decoded by plotly.js (_fullData); null while the chart is not drawn.
 TRACE_JS = """([plot, name]) => {

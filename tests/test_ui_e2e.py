@@ -24,7 +24,6 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 LATENCY_MOVES = 40
 
 
-
 def require_chromium():
     """Skip without the browser, except under CI, where a missing browser must not pass as green."""
     if os.path.exists(CHROMIUM):

@@ -28,8 +28,6 @@ from playground.text import shown
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
-
-
 class CheckpointExistsError(CheckpointError):
     """Another save took this name first."""
 

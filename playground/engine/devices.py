@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import tensorflow as tf
 
-from playground.engine.device_count import DEVICES_ENV, MAX_LOGICAL_CPUS, DeviceError, parse_devices  # noqa: F401
+from playground.engine.device_count import DEVICES_ENV, DeviceError, parse_devices
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from playground.web.saved_runs import (NoRoomToSave, checkpoint_choices, owner_c
 from playground.web.memory import freeze_startup_objects
 from playground.data.points import parse_points
 from playground.web.sessions import SessionError, SessionRegistry, checkpoints_root, import_engine
-from playground.web.errors import (SAMPLERS, USER_ERRORS, GuardedBlocks, problem_message, reported, session_of,
+from playground.web.errors import (SAMPLERS, GuardedBlocks, problem_message, reported, session_of,
                                    uploaded_file, visitor_of)
 from playground.web.flow import control_states, controls_hint
 from playground.web.guide import GuideHandlers
@@ -50,7 +50,7 @@ def config_settings(config) -> tuple:
 
 
 RUN_OUTPUTS = views.RUN_OUTPUTS
-SETTING_OUTPUTS = 15                   # layout.py's setting_outputs
+SETTING_OUTPUTS = 1 + len(config_settings(default_config()))    # layout.py's setting_outputs: the dataset, then these
 
 
 class PlaygroundUI:

@@ -5,8 +5,12 @@ from __future__ import annotations
 import ctypes
 import gc
 import shutil
+from typing import TYPE_CHECKING
 
 from playground.text import shown
+
+if TYPE_CHECKING:                       # sessions imports this module: the name is for annotations only
+    from playground.web.sessions import Session
 
 
 class RunBudget:

@@ -159,8 +159,6 @@ FIELD_IDS = {"loss": "loss", "width": "width", "latent_dim": "latent-dim", "batc
              "name": "run-name"}
 ADVANCED_FIELDS = {"width", "latent_dim", "batch_size", "d_steps", "seed", "ema", "r1_gamma", "clusters",
                    "max_images"}
-
-
 EXPLORE_FIELD_IDS = {"seed": "explore-seed", "class": "explore-class", "cluster": "explore-class",
                      "frames": "interp-frames", "psi": "psi"}      # the same, for the Explore tab's fields
 

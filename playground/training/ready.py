@@ -17,7 +17,7 @@ from playground.engine.run import Run
 # A replacement is built this long after a ready run is taken: not in the seconds when the visitor who took it
 # (or the next one) is starting, which on 2 cores it would slow.
 REFILL_DELAY_SECONDS = 20.0
-# Then it waits until no run of this process trains: building and tracing one stalls a training run for ~3 s
+# Then it waits until no run of this process trains: building and tracing one stalls a training run for seconds
 # (docs/performance.md). On a server that is never quiet it is built after this long all the same.
 REFILL_MAX_WAIT_SECONDS = 300.0
 

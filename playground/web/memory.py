@@ -102,18 +102,17 @@ _LIBC = _glibc()
 
 def collect_garbage() -> None:
     """Free dropped runs now. Keras models and TensorFlow graphs sit in reference cycles that only a full
-    collection frees, and Python runs those rarely in a process this big: a 30-minute soak grew by 1.4 GB
-    before one collection (33 s long) gave it back. After warm-up's gc.freeze() one run's collection is
-    ~0.1 s (measured on digits). Then glibc is asked to hand the freed pages back to the system: with many
-    threads its heaps otherwise keep them, and RSS would only ever go up."""
+    collection frees, and Python runs those rarely in a process this big (the soak's numbers: docs/performance.md).
+    Then glibc is asked to hand the freed pages back to the system: with many threads its heaps otherwise keep
+    them, and RSS would only ever go up."""
     gc.collect()
     if _LIBC is not None:
         _LIBC.malloc_trim(0)
 
 
 def freeze_startup_objects() -> None:
-    """Once, after warm-up: keep everything loaded so far (TensorFlow, Keras, Gradio: ~550k objects) out of
-    every later collection's scan (a full collection: ~0.5 s; with them frozen: ~0.1 s per dropped run)."""
+    """Once, after warm-up: keep everything loaded so far (TensorFlow, Keras, Gradio) out of every later
+    collection's scan, so freeing a dropped run stays short (docs/performance.md)."""
     gc.collect()
     gc.freeze()
 

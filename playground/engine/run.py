@@ -175,7 +175,8 @@ class Run:
             if should_stop is not None and should_stop():
                 break
             self._refresh_good_state(since=started)
-        self._refresh_good_state()
+        # The call ends on a good state it shows; one saved inside it (a slow first chunk) must not stand for it.
+        self._refresh_good_state(force=self._good_saved_at >= started)
         return Progress(done, time.perf_counter() - started, logs)
 
     def _chunk_size(self, left: int | None) -> int:
@@ -241,10 +242,10 @@ class Run:
         self._good = (self.step, [v.numpy() for v in self._state_variables()])
         self._good_saved_at = time.perf_counter()
 
-    def _refresh_good_state(self, since: float = -np.inf):
+    def _refresh_good_state(self, since: float = -np.inf, force: bool = False):
         """Save the good state if GOOD_STATE_SECONDS passed since the last save and since `since`: at the end
         of every `train_for` call (so a NaN restores what the page last showed), and inside a long one."""
-        if time.perf_counter() - max(self._good_saved_at, since) >= GOOD_STATE_SECONDS:
+        if force or time.perf_counter() - max(self._good_saved_at, since) >= GOOD_STATE_SECONDS:
             self.save_good_state()
 
     def restore_good_state(self) -> int:

@@ -189,6 +189,8 @@ class Trainer:
             run.sampler.compile_render()    # now, not on the first slider drag (the sampler has its own lock)
             while self._wait_while_paused():
                 with self._lock:
+                    if self._status != "running":      # paused while this thread waited for the lock
+                        continue
                     self._train_for(seconds=self.publish_interval, should_stop=lambda: self._status != "running")
                     self._publish(background_metrics=True)
         except Exception as exc:     # shown to the user; the app keeps running
